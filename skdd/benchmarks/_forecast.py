@@ -1,0 +1,129 @@
+"""The ``forecast`` task: distil the train split, train evaluation models on the
+synthetic series with their fixed recipe, and score them on the real test split."""
+from __future__ import annotations
+
+import platform
+import time
+
+import numpy as np
+
+from ._registry import FORECAST_DISTILLERS
+
+EVAL_MODELS = ("dlinear", "itransformer", "xpatch")
+
+
+def _versions():
+    import sklearn
+    import torch
+
+    from .. import __version__
+
+    return {"skdd": __version__, "numpy": np.__version__, "torch": torch.__version__,
+            "scikit-learn": sklearn.__version__, "python": platform.python_version()}
+
+
+def run_forecast_benchmark(dataset, distiller, *, length=384, seq_len=96, pred_len=96,
+                           eval_models=EVAL_MODELS, seeds=(0, 1, 2), params=None,
+                           data_home=None, device="cpu", eval_split="test", recipe=None,
+                           splits=None, n_threads=None, log=print):
+    """Run the forecasting protocol for one distiller and return the JSON-ready result.
+
+    Parameters
+    ----------
+    dataset : str
+        ETTh1, ETTh2, ETTm1, ETTm2 or a custom CSV name (ignored when ``splits`` is given).
+    distiller : str
+        A name in :data:`FORECAST_DISTILLERS`, or "full" for the full-data reference
+        (the whole train split with the full-data recipe).
+    length, seq_len, pred_len : int
+    eval_models : sequence of str
+    seeds : sequence of int
+        Each seed drives the distiller and the evaluation models' initialisation.
+    params : dict, optional
+        Extra distiller parameters.
+    eval_split : {"test", "val"}
+        "val" scores on the validation split: used to choose recipes, never the test split.
+    recipe : dict, optional
+        Overrides of the evaluation recipe fields (e.g. ``{"epochs": 30}``), for recipe
+        selection on the validation split.
+    splits : ForecastingSplits, optional
+        Pre-loaded splits (tests use small generated series).
+    """
+    from dataclasses import replace
+
+    from ..forecasting import evaluate_forecaster, fit_forecaster, get_recipe, load_forecasting_splits
+    from ..utils import resolve_device
+
+    name = str(distiller).lower()
+    if name != "full" and name not in FORECAST_DISTILLERS:
+        raise ValueError(f"distiller={distiller!r} is unknown; choose one of "
+                         f"{sorted(FORECAST_DISTILLERS) + ['full']}.")
+    if eval_split not in ("test", "val"):
+        raise ValueError(f"eval_split={eval_split!r} must be 'test' or 'val'.")
+    eval_models = [str(m).lower() for m in eval_models]
+    params = dict(params or {})
+    if splits is None:
+        splits = load_forecasting_splits(dataset, seq_len=seq_len, data_home=data_home)
+    dev = resolve_device(device)
+    target = splits.test if eval_split == "test" else splits.val
+    data_kind = "full" if name == "full" else "synthetic"
+    recipes = {m: replace(get_recipe(m, data_kind), **(recipe or {})) for m in eval_models}
+
+    results = {m: {"mse": [], "mae": [], "train_seconds": [], "epochs": []} for m in eval_models}
+    distill_seconds = []
+    for seed in seeds:
+        start = time.perf_counter()
+        if name == "full":
+            train = splits.train
+        else:
+            est = FORECAST_DISTILLERS[name](length=length, seq_len=seq_len, pred_len=pred_len,
+                                            random_state=seed, device=str(dev), **params)
+            train = np.asarray(est.fit_resample(splits.train), dtype=np.float32)
+        distill_seconds.append(time.perf_counter() - start)
+        for m in eval_models:
+            model, hist = fit_forecaster(
+                m, train, seq_len=seq_len, pred_len=pred_len, recipe=recipes[m],
+                val=splits.val if data_kind == "full" else None, dataset=splits.name,
+                device=dev, random_state=seed, n_threads=n_threads)
+            scores = evaluate_forecaster(model, target, seq_len=seq_len, pred_len=pred_len)
+            results[m]["mse"].append(scores["mse"])
+            results[m]["mae"].append(scores["mae"])
+            results[m]["train_seconds"].append(hist["train_seconds"])
+            results[m]["epochs"].append(hist["epochs"])
+            if log is not None:
+                log(f"[{splits.name} {name} seed={seed}] {m}: mse={scores['mse']:.4f} "
+                    f"mae={scores['mae']:.4f} ({hist['train_seconds']:.1f}s, {hist['epochs']} epochs)")
+    return {
+        "task": "forecast",
+        "dataset": splits.name,
+        "distiller": name,
+        "params": params,
+        "seq_len": seq_len,
+        "pred_len": pred_len,
+        "length": length if name != "full" else int(splits.train.shape[0]),
+        "seeds": list(seeds),
+        "eval_split": eval_split,
+        "recipes": {m: recipes[m].as_dict() for m in eval_models},
+        "distill_seconds": distill_seconds,
+        "results": results,
+        "device": str(dev),
+        "machine": platform.platform(),
+        "versions": _versions(),
+    }
+
+
+def _pm(values, digits=3):
+    v = np.asarray(values, dtype=float)
+    return f"{v.mean():.{digits}f} ± {v.std():.{digits}f}"
+
+
+def format_forecast_table(result):
+    """A plain-text table (mean ± std over seeds) of a forecast benchmark result."""
+    head = (f"{result['dataset']}  distiller={result['distiller']}  length={result['length']}  "
+            f"{result['seq_len']}/{result['pred_len']}  split={result.get('eval_split', 'test')}  "
+            f"seeds={result['seeds']}")
+    rows = [head, f"{'model':<14}{'MSE':>18}{'MAE':>18}{'train s':>12}"]
+    for model, r in result["results"].items():
+        rows.append(f"{model:<14}{_pm(r['mse']):>18}{_pm(r['mae']):>18}"
+                    f"{np.mean(r['train_seconds']):>12.1f}")
+    return "\n".join(rows)

@@ -1,0 +1,35 @@
+"""Forecasting: the protocol (splits, windows, recipes, trainer, evaluator) and distillers."""
+from ._windows import make_windows, n_windows
+from ._protocol import (
+    ForecastingSplits,
+    split_borders,
+    make_splits,
+    load_forecasting_splits,
+    TrainingRecipe,
+    SYNTHETIC_RECIPES,
+    FULL_DATA_RECIPES,
+    get_recipe,
+    backbone_kwargs,
+    train_forecaster,
+    fit_forecaster,
+    evaluate_forecaster,
+)
+from ._random import RandomDistiller
+
+__all__ = [
+    "make_windows",
+    "n_windows",
+    "ForecastingSplits",
+    "split_borders",
+    "make_splits",
+    "load_forecasting_splits",
+    "TrainingRecipe",
+    "SYNTHETIC_RECIPES",
+    "FULL_DATA_RECIPES",
+    "get_recipe",
+    "backbone_kwargs",
+    "train_forecaster",
+    "fit_forecaster",
+    "evaluate_forecaster",
+    "RandomDistiller",
+]

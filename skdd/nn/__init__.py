@@ -1,0 +1,20 @@
+"""Neural backbones used for distillation and evaluation.
+
+Forecasting backbones map a batch of input windows ``(B, seq_len, C)`` to forecasts
+``(B, pred_len, C)``; none of them fixes a device.
+"""
+from ._forecasting import (
+    DLinear,
+    ITransformer,
+    XPatch,
+    FORECASTING_BACKBONES,
+    make_forecasting_backbone,
+)
+
+__all__ = [
+    "DLinear",
+    "ITransformer",
+    "XPatch",
+    "FORECASTING_BACKBONES",
+    "make_forecasting_backbone",
+]

@@ -1,0 +1,13 @@
+"""Small shared helpers: device resolution, seeding, torch thread control, validation."""
+from ._torch import resolve_device, seeded, torch_threads, DEFAULT_NUM_THREADS
+from ._validation import check_series, check_positive_int, check_option
+
+__all__ = [
+    "resolve_device",
+    "seeded",
+    "torch_threads",
+    "DEFAULT_NUM_THREADS",
+    "check_series",
+    "check_positive_int",
+    "check_option",
+]

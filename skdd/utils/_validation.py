@@ -1,0 +1,59 @@
+"""Input validation with messages that name the offending parameter or array."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def check_positive_int(value, name, minimum=1):
+    """Return ``value`` as int if it is an integer >= ``minimum``, else raise ValueError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}.")
+    return int(value)
+
+
+def check_option(value, name, options):
+    """Raise ValueError naming ``name`` unless ``value`` is one of ``options``."""
+    if value not in options:
+        raise ValueError(f"{name}={value!r} is not supported; choose one of {sorted(options)}.")
+    return value
+
+
+def check_series(series, *, name="series", min_length=1, dtype=np.float32):
+    """Validate a (T, C) time series; return it as a C-contiguous array of ``dtype``.
+
+    A 1-D array is read as one channel. NaN/inf, object data, a wrong number of
+    dimensions and a series shorter than ``min_length`` raise ValueError naming ``name``.
+    """
+    values = series.to_numpy() if hasattr(series, "to_numpy") else series
+    try:
+        arr = np.asarray(values)
+    except Exception as exc:  # pragma: no cover - exotic inputs
+        raise ValueError(f"{name} could not be converted to an array: {exc}") from exc
+    if arr.dtype.kind not in "biuf":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{name} must hold numbers, got dtype {arr.dtype}: {exc}"
+            ) from exc
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D (n_timesteps, n_channels) or 1-D, got an array with "
+            f"{arr.ndim} dimensions of shape {arr.shape}."
+        )
+    if arr.shape[1] < 1:
+        raise ValueError(f"{name} has no channels (shape {arr.shape}); need at least one.")
+    if arr.shape[0] < min_length:
+        raise ValueError(
+            f"{name} has n_samples = {arr.shape[0]} time steps; at least {min_length} are needed."
+        )
+    if not np.isfinite(arr).all():
+        bad = "NaN" if np.isnan(arr).any() else "inf"
+        raise ValueError(f"{name} contains {bad} values; distillation needs finite data.")
+    return np.ascontiguousarray(arr, dtype=dtype)

@@ -1,0 +1,142 @@
+"""The distiller contract: seeding, device, threads, the loop, checkpoint and resume."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from skdd.utils import resolve_device, seeded, torch_threads
+from _toy import WindowMomentDistiller
+
+
+def test_same_seed_same_synthetic_data(small_series):
+    a = WindowMomentDistiller(random_state=3).fit(small_series)
+    b = WindowMomentDistiller(random_state=3).fit(small_series)
+    c = WindowMomentDistiller(random_state=4).fit(small_series)
+    np.testing.assert_array_equal(a.X_syn_, b.X_syn_)
+    assert not np.array_equal(a.X_syn_, c.X_syn_)
+    assert a.n_iter_ == 30 and a.loss_curve_.shape == (30,)
+    assert a.device_ == "cpu"
+    assert a.loss_curve_[-1] < a.loss_curve_[0]
+
+
+def test_fit_leaves_global_rng_untouched(small_series):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    WindowMomentDistiller(random_state=0).fit(small_series)
+    np.testing.assert_array_equal(torch.rand(3), expected)
+
+
+def test_thread_count_is_restored(small_series):
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    WindowMomentDistiller(random_state=0, n_threads=1).fit(small_series)
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="n_threads"):
+        WindowMomentDistiller(n_threads=0).fit(small_series)
+
+
+def test_device_resolution():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError, match="device"):
+        resolve_device("not-a-device")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")
+
+
+def test_seeded_accepts_generators_and_rejects_garbage():
+    with seeded(np.random.default_rng(0)) as s1:
+        pass
+    with seeded(np.random.default_rng(0)) as s2:
+        pass
+    assert s1 == s2
+    with pytest.raises(ValueError, match="random_state"):
+        with seeded("zero"):
+            pass
+
+
+def test_progress_bar_shows_loss(small_series, capsys):
+    WindowMomentDistiller(random_state=0, verbose=1, max_iter=20).fit(small_series)
+    err = capsys.readouterr().err
+    assert "WindowMomentDistiller" in err and "loss=" in err
+
+
+def test_keyboard_interrupt_then_resume_matches_uninterrupted(small_series, tmp_path):
+    full = WindowMomentDistiller(random_state=1).fit(small_series)
+    ckpt = tmp_path / "run.ckpt"
+    interrupted = WindowMomentDistiller(random_state=1, checkpoint_path=ckpt, interrupt_at=13)
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.fit(small_series)
+    assert ckpt.exists()
+    state = torch.load(ckpt, weights_only=True)
+    assert state["iteration"] == 13  # saved at the interrupt, not only at the last multiple of 5
+    resumed = WindowMomentDistiller(random_state=1, checkpoint_path=ckpt).fit(small_series)
+    np.testing.assert_array_equal(resumed.X_syn_, full.X_syn_)
+    np.testing.assert_allclose(resumed.loss_curve_, full.loss_curve_)
+    assert resumed.n_iter_ == 30
+
+
+def test_checkpoint_of_another_fit_is_refused(small_series, tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    WindowMomentDistiller(random_state=1, checkpoint_path=ckpt, max_iter=5).fit(small_series)
+    with pytest.raises(ValueError, match="checkpoint_path"):
+        WindowMomentDistiller(random_state=2, checkpoint_path=ckpt, max_iter=5).fit(small_series)
+    with pytest.raises(ValueError, match="checkpoint_path"):
+        WindowMomentDistiller(random_state=1, checkpoint_path=ckpt, max_iter=5).fit(small_series + 1)
+
+
+_KILLED_SCRIPT = textwrap.dedent("""
+    import sys, time
+    sys.path.insert(0, {tests!r})
+    import numpy as np
+    from _toy import WindowMomentDistiller
+
+    class Slow(WindowMomentDistiller):
+        def _optimize(self, synthetic, loss_fn, **kw):
+            def slow(it):
+                time.sleep(0.05)
+                return loss_fn(it)
+            return super()._optimize(synthetic, slow, **kw)
+
+    Slow.__name__ = "WindowMomentDistiller"  # same fingerprint as the resuming estimator
+
+    series = np.load({data!r})
+    Slow(random_state=1, max_iter=400, checkpoint_path={ckpt!r}).fit(series)
+""")
+
+
+def test_killed_fit_resumes_from_last_checkpoint(small_series, tmp_path):
+    data = tmp_path / "series.npy"
+    np.save(data, small_series)
+    ckpt = tmp_path / "killed.ckpt"
+    script = _KILLED_SCRIPT.format(tests=str(Path(__file__).parent), data=str(data),
+                                   ckpt=str(ckpt))
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if ckpt.exists() and torch.load(ckpt, weights_only=True)["iteration"] >= 10:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the child never wrote a checkpoint")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    done = torch.load(ckpt, weights_only=True)["iteration"]
+    assert 10 <= done < 400
+    resumed = WindowMomentDistiller(random_state=1, max_iter=400, checkpoint_path=ckpt)
+    resumed.fit(small_series)
+    full = WindowMomentDistiller(random_state=1, max_iter=400).fit(small_series)
+    np.testing.assert_array_equal(resumed.X_syn_, full.X_syn_)

@@ -1,0 +1,90 @@
+"""The benchmark runner: registry, JSON shape, CLI, and the README's demo command."""
+import json
+
+import numpy as np
+import pytest
+
+from skdd.benchmarks import (FORECAST_DISTILLERS, format_forecast_table,
+                             register_forecast_distiller, run_forecast_benchmark)
+from skdd.benchmarks.__main__ import main
+from skdd.datasets import make_seasonal_series
+from skdd.forecasting import make_splits
+
+
+@pytest.fixture(scope="module")
+def splits():
+    frame = make_seasonal_series(1200, 3, random_state=0, as_frame=True)
+    return make_splits(frame, kind="custom", seq_len=48, name="seasonal")
+
+
+def _run(splits, distiller, **kw):
+    kw = {"length": 120, "seq_len": 48, "pred_len": 24, "eval_models": ["dlinear", "xpatch"],
+          "seeds": [0, 1], "splits": splits, "recipe": {"epochs": 2}, "log": None, **kw}
+    return run_forecast_benchmark("seasonal", distiller, **kw)
+
+
+def test_result_has_the_documented_shape(splits):
+    res = _run(splits, "random")
+    assert res["task"] == "forecast" and res["dataset"] == "seasonal"
+    assert res["distiller"] == "random" and res["length"] == 120
+    assert res["seq_len"] == 48 and res["pred_len"] == 24 and res["seeds"] == [0, 1]
+    assert len(res["distill_seconds"]) == 2 and isinstance(res["params"], dict)
+    for model in ("dlinear", "xpatch"):
+        for key in ("mse", "mae", "train_seconds"):
+            assert len(res["results"][model][key]) == 2
+    assert {"skdd", "torch"} <= set(res["versions"]) and res["device"]
+    json.dumps(res)  # serialisable
+    table = format_forecast_table(res)
+    assert "dlinear" in table and "±" in table
+
+
+def test_runs_are_reproducible_per_seed(splits):
+    a = _run(splits, "random", eval_models=["dlinear"])
+    b = _run(splits, "random", eval_models=["dlinear"])
+    assert a["results"]["dlinear"]["mse"] == b["results"]["dlinear"]["mse"]
+
+
+def test_full_data_reference_uses_the_whole_train_split(splits):
+    res = _run(splits, "full", eval_models=["dlinear"], recipe={"epochs": 2, "patience": 1})
+    assert res["length"] == len(splits.train)
+    assert res["recipes"]["dlinear"]["patience"] == 1
+
+
+def test_registry_and_unknown_names(splits):
+    with pytest.raises(ValueError, match="distiller='nope'"):
+        _run(splits, "nope")
+    with pytest.raises(ValueError, match="model='lstm'"):
+        _run(splits, "random", eval_models=["lstm"])
+    with pytest.raises(ValueError, match="reserved"):
+        register_forecast_distiller("full", lambda **kw: None)
+    with pytest.raises(ValueError, match="eval_split"):
+        _run(splits, "random", eval_split="train")
+    assert "random" in FORECAST_DISTILLERS
+
+
+def test_cli_writes_json(tmp_path, capsys):
+    out = tmp_path / "out.json"
+    main(["forecast", "--dataset", "seasonal", "--distiller", "random", "--length", "200",
+          "--seq-len", "48", "--pred-len", "24", "--eval", "dlinear", "--seeds", "0",
+          "--recipe", '{"epochs": 2}', "--json", str(out)])
+    res = json.loads(out.read_text())
+    assert res["results"]["dlinear"]["mse"][0] > 0
+    assert "MSE" in capsys.readouterr().out
+
+
+def test_cli_on_real_ett(data_home, tmp_path):
+    from conftest import require_file
+
+    require_file(data_home, "ett/ETTh1.csv.gz")
+    out = tmp_path / "etth1.json"
+    main(["forecast", "--dataset", "ETTh1", "--distiller", "random", "--eval", "dlinear",
+          "--seeds", "0", "--data-home", str(data_home), "--recipe", '{"epochs": 1}',
+          "--json", str(out)])
+    res = json.loads(out.read_text())
+    assert res["dataset"] == "ETTh1" and res["length"] == 384
+
+
+def test_readme_demo_command_runs(capsys):
+    main(["demo", "--seeds", "0"])
+    out = capsys.readouterr().out
+    assert "random" in out and "full" in out and "gap closed" in out
