@@ -15,6 +15,8 @@ from ._protocol import (
     evaluate_forecaster,
 )
 from ._random import RandomDistiller
+from ._experts import ExpertTrajectories
+from ._harmonic import HarmonicDistiller
 
 __all__ = [
     "make_windows",
@@ -32,4 +34,6 @@ __all__ = [
     "fit_forecaster",
     "evaluate_forecaster",
     "RandomDistiller",
+    "ExpertTrajectories",
+    "HarmonicDistiller",
 ]

@@ -1,0 +1,207 @@
+"""HarmonicDistiller: harmonic dataset distillation for time-series forecasting (HDT)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..base import BaseForecastDistiller, data_fingerprint
+from ..nn import FORECASTING_BACKBONES
+from ..objectives import TrajectoryMatching, harmonic_filter, harmonic_loss, top_k_harmonics
+from ..parametrization import FourierDomain
+from ..utils import check_positive_int
+from ._experts import ExpertTrajectories
+from ._windows import make_windows
+
+
+def _check_positive_float(value, name, allow_zero=False):
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}.") from None
+    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be finite and {bound}, got {value!r}.")
+    return v
+
+
+class HarmonicDistiller(BaseForecastDistiller):
+    """Harmonic dataset distillation (HDT) of one multivariate series.
+
+    The synthetic series ``S`` (length M, all channels) is stored as its Fourier
+    coefficients, so every update moves the whole series. Each iteration:
+
+    1. draws a real subsequence ``X_sub`` of length M from the training series and keeps,
+       per channel, its ``n_harmonics`` frequencies of largest amplitude (the harmonics H);
+    2. harmonic loss: ``L_harm = ‖ |F̃_X| − |F̃_S| ‖_p`` on the amplitudes at H
+       (spectra normalised by M, so amplitudes are in data units);
+    3. gradient matching on the harmonic reconstructions ``X_H``, ``S_H``: from a backbone
+       parameter point θ, ``expert_steps`` SGD steps on windows of ``X_H`` give the target,
+       ``syn_steps`` differentiable SGD steps on windows of ``S_H`` give the student, and
+       ``L_grad = ‖T_j(θ, S_H) − T_i(θ, X_H)‖² / ‖θ − T_i(θ, X_H)‖²``;
+    4. one Adam step on the coefficients for ``L_grad + harmonic_weight · L_harm``.
+
+    θ comes from snapshots along real training trajectories: ``n_experts`` backbones are
+    trained with SGD on the real windows for ``expert_epochs`` epochs before distillation,
+    and each iteration starts from a random expert at a random epoch. Matching from points
+    where trained models actually are (rather than fresh initialisations only) is what
+    makes the synthetic series useful to models trained to convergence.
+
+    Parameters
+    ----------
+    length : int, default=384
+        Length M of the synthetic series.
+    n_harmonics : int, default=24
+        Harmonics k kept per channel (at most M // 2 + 1).
+    harmonic_weight : float, default=0.1
+        Weight λ of the harmonic loss; 0 gives frequency-domain gradient matching only.
+    p : float, default=2
+        Order of the harmonic norm.
+    backbone : {"dlinear", "itransformer", "xpatch"}, default="dlinear"
+        Backbone of the gradient matching.
+    seq_len, pred_len : int, default=96
+        Window sizes; ``length >= seq_len + pred_len + 1``.
+    max_iter : int, default=500
+        Distillation iterations.
+    lr : float, default=0.01
+        Adam learning rate on the (orthonormal) Fourier coefficients.
+    expert_steps, syn_steps : int, default=10
+        Steps i on the real harmonic reconstruction and j on the synthetic one.
+    inner_lr : float, default=0.01
+        SGD learning rate of those steps (and of the expert trajectories).
+    batch_size : int, default=64
+        Windows per inner step.
+    n_experts : int, default=5
+    expert_epochs : int, default=10
+        Length of each expert trajectory (epochs over the real training windows).
+    device : str, default="auto"
+    random_state : int, Generator or None, default=None
+    verbose : int, default=0
+        ``>= 1`` shows a progress bar with the loss.
+    checkpoint_path : str or path-like, default=None
+        Save the loop's state there every ``checkpoint_every`` iterations (and on
+        interrupt); a later fit with the same parameters and data resumes from it.
+    checkpoint_every : int, default=100
+    n_threads : int, default=None
+        Torch CPU threads during fit (None: ``SKDD_NUM_THREADS`` or 1).
+
+    Attributes
+    ----------
+    X_syn_ : ndarray of shape (length, n_channels)
+    loss_curve_ : ndarray of shape (n_iter_,)
+        Total loss per iteration.
+    n_iter_ : int
+    device_ : str
+    n_features_in_ : int
+    feature_names_in_ : ndarray (DataFrame input only)
+
+    Examples
+    --------
+    >>> from skdd import HarmonicDistiller
+    >>> from skdd.datasets import make_seasonal_series
+    >>> series = make_seasonal_series(600, 2, random_state=0)
+    >>> hdt = HarmonicDistiller(length=96, seq_len=24, pred_len=12, n_harmonics=8,
+    ...                         max_iter=5, n_experts=1, expert_epochs=2, random_state=0)
+    >>> hdt.fit_resample(series).shape
+    (96, 2)
+    """
+
+    def __init__(self, length=384, n_harmonics=24, harmonic_weight=0.1, p=2, backbone="dlinear",
+                 seq_len=96, pred_len=96, max_iter=500, lr=0.01, expert_steps=10, syn_steps=10,
+                 inner_lr=0.01, batch_size=64, n_experts=5, expert_epochs=10, device="auto",
+                 random_state=None, verbose=0, checkpoint_path=None, checkpoint_every=100,
+                 n_threads=None):
+        self.length = length
+        self.n_harmonics = n_harmonics
+        self.harmonic_weight = harmonic_weight
+        self.p = p
+        self.backbone = backbone
+        self.seq_len = seq_len
+        self.pred_len = pred_len
+        self.max_iter = max_iter
+        self.lr = lr
+        self.expert_steps = expert_steps
+        self.syn_steps = syn_steps
+        self.inner_lr = inner_lr
+        self.batch_size = batch_size
+        self.n_experts = n_experts
+        self.expert_epochs = expert_epochs
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.checkpoint_path = checkpoint_path
+        self.checkpoint_every = checkpoint_every
+        self.n_threads = n_threads
+
+    # -- validation -----------------------------------------------------------------
+    def _check_window_params(self):
+        length, seq_len, pred_len = super()._check_window_params()
+        if length < seq_len + pred_len + 1:
+            raise ValueError(f"length={length} must be at least seq_len + pred_len + 1 = "
+                             f"{seq_len + pred_len + 1} so the synthetic series holds two windows.")
+        n_freq = length // 2 + 1
+        k = check_positive_int(self.n_harmonics, "n_harmonics")
+        if k > n_freq:
+            raise ValueError(f"n_harmonics={k} exceeds the {n_freq} frequencies of a length-"
+                             f"{length} series (at most length // 2 + 1).")
+        _check_positive_float(self.p, "p")
+        _check_positive_float(self.harmonic_weight, "harmonic_weight", allow_zero=True)
+        _check_positive_float(self.lr, "lr")
+        _check_positive_float(self.inner_lr, "inner_lr")
+        for name in ("max_iter", "expert_steps", "syn_steps", "batch_size", "n_experts",
+                     "expert_epochs"):
+            check_positive_int(getattr(self, name), name)
+        if str(self.backbone).lower() not in FORECASTING_BACKBONES:
+            raise ValueError(f"backbone={self.backbone!r} is not a forecasting backbone; choose "
+                             f"one of {sorted(FORECASTING_BACKBONES)}.")
+        return length, seq_len, pred_len
+
+    # -- the method -----------------------------------------------------------------
+    def _fit(self, series, device):
+        M, L, H = self.length, self.seq_len, self.pred_len
+        real = torch.as_tensor(series, device=device)
+        n_starts = real.shape[0] - M + 1
+        start = int(torch.randint(n_starts, (1,)))
+        synthetic = FourierDomain.from_series(real[start:start + M]).to(device)
+
+        experts = ExpertTrajectories.train(
+            str(self.backbone).lower(), real, seq_len=L, pred_len=H, n_experts=self.n_experts,
+            epochs=self.expert_epochs, lr=self.inner_lr, batch_size=self.batch_size,
+            device=device)
+        matching = TrajectoryMatching(experts.model)
+        self.expert_buffer_bytes_ = int(experts.nbytes)
+        k, lam, p = int(self.n_harmonics), float(self.harmonic_weight), float(self.p)
+        n_win = M - L - H + 1
+        grad_parts, harm_parts = [], []
+
+        def batches(series_h, n_steps):
+            X, Y = make_windows(series_h, L, H)
+            idx = torch.randint(n_win, (n_steps, min(self.batch_size, n_win)), device=device)
+            return [(X[i], Y[i]) for i in idx]
+
+        def loss_fn(iteration):
+            s = int(torch.randint(n_starts, (1,)))
+            x_sub = real[s:s + M]
+            f_x = torch.fft.rfft(x_sub, dim=0, norm="forward")
+            syn = synthetic()
+            f_s = torch.fft.rfft(syn, dim=0, norm="forward")
+            mask = top_k_harmonics(f_x, k)
+            l_harm = harmonic_loss(f_x, f_s, mask, p=p)
+            x_h = harmonic_filter(f_x, mask, M, norm="forward")
+            s_h = harmonic_filter(f_s, mask, M, norm="forward")
+            e = int(torch.randint(experts.n_experts, (1,)))
+            t = int(torch.randint(experts.n_epochs + 1, (1,)))
+            theta = experts.params(e, t)
+            target = matching.expert_steps(theta, batches(x_h, self.expert_steps), self.inner_lr)
+            l_grad = matching.loss(theta, target, batches(s_h, self.syn_steps), self.inner_lr)
+            grad_parts.append(l_grad.detach())
+            harm_parts.append(l_harm.detach())
+            return l_grad + lam * l_harm
+
+        self.loss_curve_ = self._optimize(
+            synthetic, loss_fn, data_fingerprint=data_fingerprint(series), lr=float(self.lr),
+            max_iter=int(self.max_iter))
+        self.X_syn_ = synthetic().detach().cpu().numpy().astype(np.float32)
+        # per-iteration parts of this call (a resumed fit records those it ran)
+        self.grad_loss_curve_ = torch.stack(grad_parts).cpu().numpy() if grad_parts else np.zeros(0)
+        self.harmonic_loss_curve_ = (torch.stack(harm_parts).cpu().numpy() if harm_parts
+                                     else np.zeros(0))

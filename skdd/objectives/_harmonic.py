@@ -1,0 +1,59 @@
+"""Harmonic matching (HDT): compare the dominant frequencies of real and synthetic series."""
+from __future__ import annotations
+
+import torch
+
+
+def top_k_harmonics(spectrum, k):
+    """Boolean mask of the ``k`` frequencies of largest amplitude in each channel.
+
+    Parameters
+    ----------
+    spectrum : complex tensor of shape (..., F, C)
+        rfft along the frequency axis -2.
+    k : int
+        Harmonics kept per channel (ties broken by ``torch.topk``).
+
+    Returns
+    -------
+    mask : bool tensor of the spectrum's shape
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdd.objectives import top_k_harmonics
+    >>> t = torch.arange(96.0)
+    >>> x = torch.sin(2 * torch.pi * t / 24)[:, None] + 0.3 * torch.sin(2 * torch.pi * t / 8)[:, None]
+    >>> mask = top_k_harmonics(torch.fft.rfft(x, dim=0), 2)
+    >>> torch.nonzero(mask[:, 0]).flatten().tolist()
+    [4, 12]
+    """
+    n_freq = spectrum.shape[-2]
+    if not 1 <= k <= n_freq:
+        raise ValueError(f"n_harmonics={k} must be between 1 and {n_freq} (the number of "
+                         "rfft frequencies).")
+    amplitude = spectrum.abs()
+    idx = torch.topk(amplitude, k, dim=-2).indices
+    mask = torch.zeros(amplitude.shape, dtype=torch.bool, device=amplitude.device)
+    return mask.scatter(-2, idx, True)
+
+
+def harmonic_filter(spectrum, mask, length, norm="backward"):
+    """Zero the frequencies outside ``mask`` and return to the time domain (length ``length``).
+
+    ``norm`` is the normalisation the spectrum was computed with (as in :func:`torch.fft.rfft`).
+    """
+    return torch.fft.irfft(spectrum * mask, n=length, dim=-2, norm=norm)
+
+
+def harmonic_loss(real_spectrum, synthetic_spectrum, mask, p=2):
+    """``‖ |F̃_X| − |F̃_S| ‖_p`` over the harmonics in ``mask`` (amplitudes only).
+
+    With several real subsequences (a leading batch axis on ``real_spectrum`` and
+    ``mask``), the norm is averaged over them.
+    """
+    if p <= 0:
+        raise ValueError(f"p must be positive, got {p}.")
+    diff = (real_spectrum.abs() - synthetic_spectrum.abs()) * mask
+    norm = diff.abs().pow(p).flatten(-2).sum(-1).pow(1.0 / p)
+    return norm.mean()
