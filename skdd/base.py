@@ -101,14 +101,15 @@ class BaseDistiller(BaseEstimator):
     # -- the optimisation loop ------------------------------------------------------
     def _optimize(self, synthetic, loss_fn, *, data_fingerprint, lr, max_iter,
                   state_modules=(), optimizer="adam", betas=(0.9, 0.999),
-                  schedule="constant"):
+                  schedule="constant", after_step=None):
         """Run the one optimisation loop shared by every distiller.
 
         Parameters
         ----------
         synthetic : torch.nn.Module
             Owns the learnable tensors (a parametrization, possibly with extra learnable
-            scalars such as a synthetic learning rate).
+            scalars such as a synthetic learning rate). If it has a method
+            ``param_groups(lr)``, its groups (with their own learning rates) are used.
         loss_fn : callable
             ``loss_fn(iteration) -> scalar tensor``. It draws randomness only from torch's
             global RNG (seeded by :meth:`fit`), never from NumPy, so that a resumed run
@@ -122,12 +123,18 @@ class BaseDistiller(BaseEstimator):
             Extra stateful modules (running statistics, buffers) saved in checkpoints.
         optimizer : {"adam", "sgd"}
         schedule : {"constant", "cosine"}
+        after_step : callable, optional
+            ``after_step(iteration)`` after each update, under ``torch.no_grad`` (a
+            projection such as CondTSF's value update). It must not draw random numbers.
 
         Returns
         -------
         loss_curve : ndarray of shape (max_iter,)
         """
-        params = [p for p in synthetic.parameters() if p.requires_grad]
+        if hasattr(synthetic, "param_groups"):
+            params = synthetic.param_groups(lr)
+        else:
+            params = [p for p in synthetic.parameters() if p.requires_grad]
         if optimizer == "adam":
             opt = torch.optim.Adam(params, lr=lr, betas=betas)
         elif optimizer == "sgd":
@@ -184,12 +191,15 @@ class BaseDistiller(BaseEstimator):
                 loss = loss_fn(iteration)
                 if not torch.isfinite(loss.detach()):
                     raise FloatingPointError(
-                        f"{type(self).__name__}: the loss became {float(loss)} at iteration "
+                        f"{type(self).__name__}: the loss became {float(loss.detach())} at iteration "
                         f"{iteration}; lower lr (now {lr})."
                     )
                 loss.backward()
                 opt.step()
                 stepped = True
+                if after_step is not None:
+                    with torch.no_grad():
+                        after_step(iteration)
                 if sched is not None:
                     sched.step()
                 pending.append(loss.detach())
@@ -277,6 +287,23 @@ class BaseForecastDistiller(BaseDistiller):
                 f"pred_len={self.pred_len}): at least {needed} are needed."
             )
         return arr
+
+    @staticmethod
+    def _standardize(series):
+        """Per-channel standardisation used inside optimising distillers.
+
+        Learning rates then mean the same on any scale; the synthetic series is mapped back
+        with :meth:`_unstandardize`. Constant channels get unit scale.
+        """
+        mean = series.mean(0, keepdims=True)
+        scale = series.std(0, keepdims=True)
+        scale = np.where(scale > 1e-8 * np.maximum(np.abs(mean), 1.0), scale, 1.0)
+        return ((series - mean) / scale).astype(np.float32), (mean, scale)
+
+    @staticmethod
+    def _unstandardize(synthetic, stats):
+        mean, scale = stats
+        return (synthetic * scale + mean).astype(np.float32)
 
     def _synthetic_output(self):
         check_is_fitted(self, "X_syn_")

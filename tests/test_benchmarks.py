@@ -85,6 +85,28 @@ def test_cli_on_real_ett(data_home, tmp_path):
 
 
 def test_readme_demo_command_runs(capsys):
-    main(["demo", "--seeds", "0"])
+    main(["demo", "--seeds", "0", "--distillers", "random"])
     out = capsys.readouterr().out
     assert "random" in out and "full" in out and "gap closed" in out
+
+
+def test_report_merges_files_and_shows_gap_closure(splits, tmp_path, capsys):
+    paths = []
+    for name, models in [("random", ["dlinear"]), ("full", ["dlinear"]), ("random", ["xpatch"])]:
+        res = _run(splits, name, eval_models=models,
+                   recipe={"epochs": 2, **({"patience": 1} if name == "full" else {})})
+        paths.append(tmp_path / f"{name}_{models[0]}.json")
+        paths[-1].write_text(json.dumps(res))
+    # a fake distiller row halfway between random and full
+    fake = json.loads(paths[0].read_text())
+    rnd = np.mean(fake["results"]["dlinear"]["mse"])
+    full = np.mean(json.loads(paths[1].read_text())["results"]["dlinear"]["mse"])
+    fake["distiller"] = "halfway"
+    fake["results"]["dlinear"]["mse"] = [(rnd + full) / 2] * 2
+    paths.append(tmp_path / "halfway.json")
+    paths[-1].write_text(json.dumps(fake))
+    main(["report", *map(str, paths)])
+    out = capsys.readouterr().out
+    random_row = next(line for line in out.splitlines() if line.startswith("| random"))
+    assert "dlinear" in out and "xpatch" in out and random_row.count("±") == 2
+    assert "[50%]" in next(line for line in out.splitlines() if line.startswith("| halfway"))

@@ -4,10 +4,18 @@ Expected failures are listed here with the reason; there are none so far.
 """
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skdd import RandomDistiller
+from skdd import HarmonicDistiller, RandomDistiller
+from skdd.forecasting import CondTSFDistiller, MTTDistiller
 
-# Small window settings: the checks fit on 10-30 row arrays.
-ESTIMATORS = [RandomDistiller(length=6, seq_len=3, pred_len=3)]
+# Small settings: the checks fit on 10-30 row arrays and must stay fast.
+_TINY = dict(length=8, seq_len=3, pred_len=3, max_iter=2, n_experts=1, expert_epochs=1,
+             batch_size=4, device="cpu")
+ESTIMATORS = [
+    RandomDistiller(length=6, seq_len=3, pred_len=3),
+    HarmonicDistiller(n_harmonics=2, expert_steps=1, syn_steps=1, **_TINY),
+    MTTDistiller(syn_steps=1, expert_span=1, **_TINY),
+    CondTSFDistiller(syn_steps=1, expert_span=1, cond_every=1, **_TINY),
+]
 EXPECTED_FAILURES = {}
 
 

@@ -156,3 +156,16 @@ def test_evaluator_matches_a_direct_computation():
 def test_fit_forecaster_rejects_short_training_series():
     with pytest.raises(ValueError, match="seq_len"):
         fit_forecaster("dlinear", _seasonal(50), seq_len=48, pred_len=24)
+
+
+def test_dlinear_average_initialisation_predicts_the_window_mean():
+    model = DLinear(24, 6, 2)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "bias" in name:
+                p.zero_()
+        x = torch.randn(3, 24, 2)
+        torch.testing.assert_close(model(x), x.mean(1, keepdim=True).expand(-1, 6, -1),
+                                   atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="init"):
+        DLinear(24, 6, 2, init="zeros")

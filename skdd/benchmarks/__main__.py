@@ -42,6 +42,11 @@ def build_parser():
                                     "with every forecasting distiller and compare with full data")
     d.add_argument("--seeds", type=_int_list, default=[0, 1, 2])
     d.add_argument("--eval", default="dlinear", help="comma-separated evaluation models")
+    d.add_argument("--distillers", default="random,hdt",
+                   help="comma-separated registered distillers (full data is always added)")
+    r = sub.add_parser("report", help="markdown tables from benchmark JSON files")
+    r.add_argument("paths", nargs="+", help="JSON files written with --json")
+    r.add_argument("--metric", default="mse", choices=["mse", "mae"])
     return parser
 
 
@@ -49,12 +54,18 @@ def main(argv=None):
     from ._forecast import format_forecast_table, run_forecast_benchmark
 
     args = build_parser().parse_args(argv)
+    if args.task == "report":
+        from ._report import forecast_report
+
+        print(forecast_report(args.paths, metric=args.metric))
+        return 0
     if args.task == "demo":
         from ._demo import format_demo, run_demo
 
         print("skdd demo: generated seasonal series (4000 steps, 4 channels), 96 -> 96, "
               f"seeds {args.seeds}; train on the synthetic series, test on the real test split")
-        rows = run_demo(seeds=args.seeds, eval_models=[m for m in args.eval.split(",") if m])
+        rows = run_demo(seeds=args.seeds, eval_models=[m for m in args.eval.split(",") if m],
+                        distillers=[d for d in args.distillers.split(",") if d])
         print(format_demo(rows))
         return 0
     try:

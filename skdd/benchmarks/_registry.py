@@ -18,11 +18,23 @@ def register_forecast_distiller(name, factory):
     return factory
 
 
-def _random_factory(length, seq_len, pred_len, random_state, device, **params):
-    from ..forecasting import RandomDistiller
+def _forecasting_factory(class_name, **fixed):
+    """A factory building ``skdd.forecasting.<class_name>`` with ``fixed`` parameters."""
 
-    return RandomDistiller(length=length, seq_len=seq_len, pred_len=pred_len,
-                           random_state=random_state, device=device, **params)
+    def factory(length, seq_len, pred_len, random_state, device, **params):
+        from .. import forecasting
+
+        cls = getattr(forecasting, class_name)
+        return cls(length=length, seq_len=seq_len, pred_len=pred_len,
+                   random_state=random_state, device=device, **{**fixed, **params})
+
+    return factory
 
 
-register_forecast_distiller("random", _random_factory)
+register_forecast_distiller("random", _forecasting_factory("RandomDistiller"))
+register_forecast_distiller("mtt", _forecasting_factory("MTTDistiller"))
+register_forecast_distiller("condtsf", _forecasting_factory("CondTSFDistiller"))
+register_forecast_distiller("hdt", _forecasting_factory("HarmonicDistiller"))
+# HDT ablation without the harmonic loss: frequency-domain gradient matching only
+register_forecast_distiller("hdt-noharm", _forecasting_factory("HarmonicDistiller",
+                                                               harmonic_weight=0.0))

@@ -1,5 +1,5 @@
 """Forecasting: the protocol (splits, windows, recipes, trainer, evaluator) and distillers."""
-from ._windows import make_windows, n_windows
+from ._windows import make_windows, n_windows, sample_window_batches
 from ._protocol import (
     ForecastingSplits,
     split_borders,
@@ -17,10 +17,12 @@ from ._protocol import (
 from ._random import RandomDistiller
 from ._experts import ExpertTrajectories
 from ._harmonic import HarmonicDistiller
+from ._trajectory import MTTDistiller, CondTSFDistiller
 
 __all__ = [
     "make_windows",
     "n_windows",
+    "sample_window_batches",
     "ForecastingSplits",
     "split_borders",
     "make_splits",
@@ -36,4 +38,6 @@ __all__ = [
     "RandomDistiller",
     "ExpertTrajectories",
     "HarmonicDistiller",
+    "MTTDistiller",
+    "CondTSFDistiller",
 ]

@@ -10,7 +10,7 @@ from ..objectives import TrajectoryMatching, harmonic_filter, harmonic_loss, top
 from ..parametrization import FourierDomain
 from ..utils import check_positive_int
 from ._experts import ExpertTrajectories
-from ._windows import make_windows
+from ._windows import sample_window_batches
 
 
 def _check_positive_float(value, name, allow_zero=False):
@@ -158,7 +158,8 @@ class HarmonicDistiller(BaseForecastDistiller):
     # -- the method -----------------------------------------------------------------
     def _fit(self, series, device):
         M, L, H = self.length, self.seq_len, self.pred_len
-        real = torch.as_tensor(series, device=device)
+        scaled, stats = self._standardize(series)
+        real = torch.as_tensor(scaled, device=device)
         n_starts = real.shape[0] - M + 1
         start = int(torch.randint(n_starts, (1,)))
         synthetic = FourierDomain.from_series(real[start:start + M]).to(device)
@@ -170,13 +171,10 @@ class HarmonicDistiller(BaseForecastDistiller):
         matching = TrajectoryMatching(experts.model)
         self.expert_buffer_bytes_ = int(experts.nbytes)
         k, lam, p = int(self.n_harmonics), float(self.harmonic_weight), float(self.p)
-        n_win = M - L - H + 1
         grad_parts, harm_parts = [], []
 
         def batches(series_h, n_steps):
-            X, Y = make_windows(series_h, L, H)
-            idx = torch.randint(n_win, (n_steps, min(self.batch_size, n_win)), device=device)
-            return [(X[i], Y[i]) for i in idx]
+            return sample_window_batches(series_h, L, H, n_steps, self.batch_size)
 
         def loss_fn(iteration):
             s = int(torch.randint(n_starts, (1,)))
@@ -200,7 +198,7 @@ class HarmonicDistiller(BaseForecastDistiller):
         self.loss_curve_ = self._optimize(
             synthetic, loss_fn, data_fingerprint=data_fingerprint(series), lr=float(self.lr),
             max_iter=int(self.max_iter))
-        self.X_syn_ = synthetic().detach().cpu().numpy().astype(np.float32)
+        self.X_syn_ = self._unstandardize(synthetic().detach().cpu().numpy(), stats)
         # per-iteration parts of this call (a resumed fit records those it ran)
         self.grad_loss_curve_ = torch.stack(grad_parts).cpu().numpy() if grad_parts else np.zeros(0)
         self.harmonic_loss_curve_ = (torch.stack(harm_parts).cpu().numpy() if harm_parts

@@ -58,3 +58,19 @@ def make_windows(series, seq_len, pred_len, stride=1):
         windows = np.lib.stride_tricks.sliding_window_view(series, span, axis=0)[::stride]
         windows = windows.transpose(0, 2, 1)
     return windows[:, :seq_len], windows[:, seq_len:]
+
+
+def sample_window_batches(series, seq_len, pred_len, n_batches, batch_size):
+    """``n_batches`` random batches of (input, target) windows of a ``(T, C)`` tensor.
+
+    Window starts are drawn uniformly with replacement from torch's global RNG; a batch
+    never exceeds the number of windows. Gradients flow back to ``series``.
+
+    Returns
+    -------
+    list of (X, Y) with shapes (b, seq_len, C) and (b, pred_len, C)
+    """
+    X, Y = make_windows(series, seq_len, pred_len)
+    size = min(int(batch_size), X.shape[0])
+    idx = torch.randint(X.shape[0], (int(n_batches), size), device=series.device)
+    return [(X[i], Y[i]) for i in idx]

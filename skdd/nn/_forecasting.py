@@ -50,6 +50,10 @@ class DLinear(nn.Module):
         Odd kernel of the moving-average trend.
     individual : bool, default=False
         One pair of linear maps per channel instead of shared ones.
+    init : {"average", "default"}, default="average"
+        "average" starts both weight matrices at ``1 / seq_len`` (every output the mean of
+        the input window), as the Time-Series-Library implementation does; "default" keeps
+        PyTorch's uniform initialisation. Biases keep PyTorch's initialisation.
 
     Examples
     --------
@@ -59,8 +63,11 @@ class DLinear(nn.Module):
     torch.Size([2, 24, 7])
     """
 
-    def __init__(self, seq_len, pred_len, n_channels, moving_avg=25, individual=False):
+    def __init__(self, seq_len, pred_len, n_channels, moving_avg=25, individual=False,
+                 init="average"):
         super().__init__()
+        if init not in ("average", "default"):
+            raise ValueError(f"init={init!r} must be 'average' or 'default'.")
         self.seq_len = check_positive_int(seq_len, "seq_len")
         self.pred_len = check_positive_int(pred_len, "pred_len")
         self.n_channels = check_positive_int(n_channels, "n_channels")
@@ -77,6 +84,11 @@ class DLinear(nn.Module):
         else:
             self.linear_seasonal = nn.Linear(seq_len, pred_len)
             self.linear_trend = nn.Linear(seq_len, pred_len)
+        if init == "average":
+            with torch.no_grad():
+                for name, p in self.named_parameters():
+                    if "weight" in name:
+                        p.fill_(1.0 / seq_len)
 
     def forward(self, x):
         seasonal, trend = self.decomposition(x)

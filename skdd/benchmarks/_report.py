@@ -1,0 +1,72 @@
+"""Markdown tables from benchmark JSON files (``python -m skdd.benchmarks report``)."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+import numpy as np
+
+
+def _pm(values, digits=3):
+    v = np.asarray(values, dtype=float)
+    return f"{v.mean():.{digits}f} ± {v.std():.{digits}f}"
+
+
+def forecast_report(paths, metric="mse"):
+    """One markdown table per dataset: rows are distillers (with length), columns models.
+
+    Files for the same dataset, distiller, parameters and length are merged model by model
+    (a later file's results for a model replace an earlier one's).
+
+    When a dataset has both a ``random`` and a ``full`` result, each cell also shows the
+    gap closure ``(MSE_random − MSE) / (MSE_random − MSE_full)`` of the mean MSEs.
+    """
+    runs = defaultdict(list)
+    for path in paths:
+        with open(path) as fh:
+            res = json.load(fh)
+        if res.get("task") != "forecast":
+            continue
+        runs[(res["dataset"], res["seq_len"], res["pred_len"])].append(res)
+    out = []
+    for (dataset, L, H), results in sorted(runs.items()):
+        models = []
+        for r in results:
+            models += [m for m in r["results"] if m not in models]
+        by_name = {}
+        for r in results:
+            key = (r["distiller"], r["length"], json.dumps(r.get("params") or {}, sort_keys=True))
+            if key in by_name:
+                merged = dict(by_name[key])
+                merged["results"] = {**by_name[key]["results"], **r["results"]}
+                by_name[key] = merged
+            else:
+                by_name[key] = r
+        ref_random = next((r for k, r in by_name.items() if k[0] == "random"), None)
+        ref_full = next((r for k, r in by_name.items() if k[0] == "full"), None)
+        out.append(f"**{dataset}**, {L} → {H}, test {metric.upper()} (mean ± std over seeds"
+                   + (", gap closure in brackets" if ref_random and ref_full else "") + ")\n")
+        out.append("| method | M | seeds | " + " | ".join(models) + " |")
+        out.append("|---|---|---|" + "---|" * len(models))
+        order = sorted(by_name, key=lambda k: (k[0] == "full", k[0] != "random", k[0], k[1], k[2]))
+        for key in order:
+            r = by_name[key]
+            cells = []
+            for m in models:
+                if m not in r["results"]:
+                    cells.append("")
+                    continue
+                vals = r["results"][m][metric]
+                cell = _pm(vals)
+                if ref_random and ref_full and m in ref_random["results"] \
+                        and m in ref_full["results"] and r["distiller"] not in ("random", "full"):
+                    rnd = np.mean(ref_random["results"][m][metric])
+                    full = np.mean(ref_full["results"][m][metric])
+                    if rnd != full:
+                        cell += f" [{100 * (rnd - np.mean(vals)) / (rnd - full):.0f}%]"
+                cells.append(cell)
+            params = "" if not r.get("params") else " " + json.dumps(r["params"], sort_keys=True)
+            out.append(f"| {r['distiller']}{params} | {r['length']} | {len(r['seeds'])} | "
+                       + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
