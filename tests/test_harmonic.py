@@ -148,3 +148,15 @@ def test_hdt_rejects_bad_parameters(params, match):
 def test_hdt_rejects_too_short_series():
     with pytest.raises(ValueError, match="n_samples = 90"):
         HarmonicDistiller(**SMALL).fit(make_seasonal_series(90, 2, random_state=0))
+
+
+def test_ablation_variants_run_and_differ():
+    series = make_seasonal_series(500, 2, random_state=0)
+    base = HarmonicDistiller(random_state=0, parametrization="time", harmonic_weight=0.0,
+                             **{**SMALL, "n_harmonics": None}).fit(series)
+    noharm = HarmonicDistiller(random_state=0, harmonic_weight=0.0, **SMALL).fit(series)
+    full = HarmonicDistiller(random_state=0, **SMALL).fit(series)
+    assert not np.array_equal(base.X_syn_, full.X_syn_)
+    assert not np.array_equal(noharm.X_syn_, full.X_syn_)
+    with pytest.raises(ValueError, match="parametrization"):
+        HarmonicDistiller(parametrization="wavelet", **SMALL).fit(series)

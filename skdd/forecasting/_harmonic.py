@@ -7,7 +7,7 @@ import torch
 from ..base import BaseForecastDistiller, data_fingerprint
 from ..nn import FORECASTING_BACKBONES
 from ..objectives import TrajectoryMatching, harmonic_filter, harmonic_loss, top_k_harmonics
-from ..parametrization import FourierDomain
+from ..parametrization import FourierDomain, TimeDomain
 from ..utils import check_positive_int
 from ._experts import ExpertTrajectories
 from ._windows import sample_window_batches
@@ -50,14 +50,19 @@ class HarmonicDistiller(BaseForecastDistiller):
     ----------
     length : int, default=384
         Length M of the synthetic series.
-    n_harmonics : int, default=24
-        Harmonics k kept per channel (at most M // 2 + 1).
+    n_harmonics : int or None, default=24
+        Harmonics k kept per channel (at most M // 2 + 1). None keeps every frequency:
+        gradient matching on the raw subsequences (the ablation without harmonic
+        decomposition; the harmonic loss then compares whole amplitude spectra).
     harmonic_weight : float, default=0.1
         Weight λ of the harmonic loss; 0 gives frequency-domain gradient matching only.
     p : float, default=2
         Order of the harmonic norm.
     backbone : {"dlinear", "itransformer", "xpatch"}, default="dlinear"
         Backbone of the gradient matching.
+    parametrization : {"fourier", "time"}, default="fourier"
+        Learn the rfft coefficients of S (HDT) or its values directly (the "window
+        gradient matching" ablation).
     seq_len, pred_len : int, default=96
         Window sizes; ``length >= seq_len + pred_len + 1``.
     max_iter : int, default=500
@@ -106,7 +111,7 @@ class HarmonicDistiller(BaseForecastDistiller):
     """
 
     def __init__(self, length=384, n_harmonics=24, harmonic_weight=0.1, p=2, backbone="dlinear",
-                 seq_len=96, pred_len=96, max_iter=500, lr=0.01, expert_steps=10, syn_steps=10,
+                 parametrization="fourier", seq_len=96, pred_len=96, max_iter=500, lr=0.01, expert_steps=10, syn_steps=10,
                  inner_lr=0.01, batch_size=64, n_experts=5, expert_epochs=10, device="auto",
                  random_state=None, verbose=0, checkpoint_path=None, checkpoint_every=100,
                  n_threads=None):
@@ -115,6 +120,7 @@ class HarmonicDistiller(BaseForecastDistiller):
         self.harmonic_weight = harmonic_weight
         self.p = p
         self.backbone = backbone
+        self.parametrization = parametrization
         self.seq_len = seq_len
         self.pred_len = pred_len
         self.max_iter = max_iter
@@ -139,7 +145,8 @@ class HarmonicDistiller(BaseForecastDistiller):
             raise ValueError(f"length={length} must be at least seq_len + pred_len + 1 = "
                              f"{seq_len + pred_len + 1} so the synthetic series holds two windows.")
         n_freq = length // 2 + 1
-        k = check_positive_int(self.n_harmonics, "n_harmonics")
+        k = n_freq if self.n_harmonics is None else check_positive_int(self.n_harmonics,
+                                                                        "n_harmonics")
         if k > n_freq:
             raise ValueError(f"n_harmonics={k} exceeds the {n_freq} frequencies of a length-"
                              f"{length} series (at most length // 2 + 1).")
@@ -150,6 +157,9 @@ class HarmonicDistiller(BaseForecastDistiller):
         for name in ("max_iter", "expert_steps", "syn_steps", "batch_size", "n_experts",
                      "expert_epochs"):
             check_positive_int(getattr(self, name), name)
+        if self.parametrization not in ("fourier", "time"):
+            raise ValueError(f"parametrization={self.parametrization!r} must be 'fourier' or "
+                             "'time'.")
         if str(self.backbone).lower() not in FORECASTING_BACKBONES:
             raise ValueError(f"backbone={self.backbone!r} is not a forecasting backbone; choose "
                              f"one of {sorted(FORECASTING_BACKBONES)}.")
@@ -162,7 +172,9 @@ class HarmonicDistiller(BaseForecastDistiller):
         real = torch.as_tensor(scaled, device=device)
         n_starts = real.shape[0] - M + 1
         start = int(torch.randint(n_starts, (1,)))
-        synthetic = FourierDomain.from_series(real[start:start + M]).to(device)
+        init = real[start:start + M]
+        synthetic = (FourierDomain.from_series(init) if self.parametrization == "fourier"
+                     else TimeDomain(init)).to(device)
 
         experts = ExpertTrajectories.train(
             str(self.backbone).lower(), real, seq_len=L, pred_len=H, n_experts=self.n_experts,
@@ -170,7 +182,9 @@ class HarmonicDistiller(BaseForecastDistiller):
             device=device)
         matching = TrajectoryMatching(experts.model)
         self.expert_buffer_bytes_ = int(experts.nbytes)
-        k, lam, p = int(self.n_harmonics), float(self.harmonic_weight), float(self.p)
+        n_freq = M // 2 + 1
+        k = n_freq if self.n_harmonics is None else int(self.n_harmonics)
+        lam, p = float(self.harmonic_weight), float(self.p)
         grad_parts, harm_parts = [], []
 
         def batches(series_h, n_steps):
@@ -182,10 +196,14 @@ class HarmonicDistiller(BaseForecastDistiller):
             f_x = torch.fft.rfft(x_sub, dim=0, norm="forward")
             syn = synthetic()
             f_s = torch.fft.rfft(syn, dim=0, norm="forward")
-            mask = top_k_harmonics(f_x, k)
+            if k < n_freq:
+                mask = top_k_harmonics(f_x, k)
+                x_h = harmonic_filter(f_x, mask, M, norm="forward")
+                s_h = harmonic_filter(f_s, mask, M, norm="forward")
+            else:  # every frequency kept: the raw series
+                mask = torch.ones(f_x.shape, dtype=torch.bool, device=device)
+                x_h, s_h = x_sub, syn
             l_harm = harmonic_loss(f_x, f_s, mask, p=p)
-            x_h = harmonic_filter(f_x, mask, M, norm="forward")
-            s_h = harmonic_filter(f_s, mask, M, norm="forward")
             e = int(torch.randint(experts.n_experts, (1,)))
             t = int(torch.randint(experts.n_epochs + 1, (1,)))
             theta = experts.params(e, t)
