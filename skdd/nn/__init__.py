@@ -3,6 +3,7 @@
 Forecasting backbones map a batch of input windows ``(B, seq_len, C)`` to forecasts
 ``(B, pred_len, C)``; none of them fixes a device.
 """
+from ._convnet import CLASSIFICATION_BACKBONES, ConvNet, make_classification_backbone
 from ._forecasting import (
     DLinear,
     ITransformer,
@@ -17,4 +18,7 @@ __all__ = [
     "XPatch",
     "FORECASTING_BACKBONES",
     "make_forecasting_backbone",
+    "ConvNet",
+    "CLASSIFICATION_BACKBONES",
+    "make_classification_backbone",
 ]
