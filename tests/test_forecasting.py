@@ -169,3 +169,16 @@ def test_dlinear_average_initialisation_predicts_the_window_mean():
                                    atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError, match="init"):
         DLinear(24, 6, 2, init="zeros")
+
+
+def test_make_windows_on_a_batch_of_series():
+    batch = np.arange(2 * 20 * 3, dtype=float).reshape(2, 20, 3)
+    X, Y = make_windows(batch, 5, 3)
+    assert X.shape == (2, 13, 5, 3) and Y.shape == (2, 13, 3, 3)
+    np.testing.assert_array_equal(X[1, 4], batch[1, 4:9])
+    Xt, Yt = make_windows(torch.as_tensor(batch), 5, 3)
+    np.testing.assert_array_equal(Xt.numpy(), X)
+    np.testing.assert_array_equal(Yt.numpy(), Y)
+    from skdd.forecasting import sample_window_batches
+    batches = sample_window_batches(torch.as_tensor(batch), 5, 3, n_batches=2, batch_size=7)
+    assert len(batches) == 2 and batches[0][0].shape == (7, 5, 3)

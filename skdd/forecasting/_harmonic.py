@@ -75,6 +75,10 @@ class HarmonicDistiller(BaseForecastDistiller):
         SGD learning rate of those steps (and of the expert trajectories).
     batch_size : int, default=64
         Windows per inner step.
+    n_subsequences : int, default=1
+        Real subsequences drawn per iteration; each has its own harmonics, the harmonic
+        loss is averaged over them and the inner steps draw windows from all of them
+        (the synthetic side uses S filtered with each subsequence's harmonics).
     n_experts : int, default=5
     expert_epochs : int, default=10
         Length of each expert trajectory (epochs over the real training windows).
@@ -112,7 +116,7 @@ class HarmonicDistiller(BaseForecastDistiller):
 
     def __init__(self, length=384, n_harmonics=24, harmonic_weight=0.1, p=2, backbone="dlinear",
                  parametrization="fourier", seq_len=96, pred_len=96, max_iter=500, lr=0.01, expert_steps=10, syn_steps=10,
-                 inner_lr=0.01, batch_size=64, n_experts=5, expert_epochs=10, device="auto",
+                 inner_lr=0.01, batch_size=64, n_subsequences=1, n_experts=5, expert_epochs=10, device="auto",
                  random_state=None, verbose=0, checkpoint_path=None, checkpoint_every=100,
                  n_threads=None):
         self.length = length
@@ -129,6 +133,7 @@ class HarmonicDistiller(BaseForecastDistiller):
         self.syn_steps = syn_steps
         self.inner_lr = inner_lr
         self.batch_size = batch_size
+        self.n_subsequences = n_subsequences
         self.n_experts = n_experts
         self.expert_epochs = expert_epochs
         self.device = device
@@ -154,8 +159,8 @@ class HarmonicDistiller(BaseForecastDistiller):
         _check_positive_float(self.harmonic_weight, "harmonic_weight", allow_zero=True)
         _check_positive_float(self.lr, "lr")
         _check_positive_float(self.inner_lr, "inner_lr")
-        for name in ("max_iter", "expert_steps", "syn_steps", "batch_size", "n_experts",
-                     "expert_epochs"):
+        for name in ("max_iter", "expert_steps", "syn_steps", "batch_size", "n_subsequences",
+                     "n_experts", "expert_epochs"):
             check_positive_int(getattr(self, name), name)
         if self.parametrization not in ("fourier", "time"):
             raise ValueError(f"parametrization={self.parametrization!r} must be 'fourier' or "
@@ -190,12 +195,14 @@ class HarmonicDistiller(BaseForecastDistiller):
         def batches(series_h, n_steps):
             return sample_window_batches(series_h, L, H, n_steps, self.batch_size)
 
+        offsets = torch.arange(M, device=device)
+
         def loss_fn(iteration):
-            s = int(torch.randint(n_starts, (1,)))
-            x_sub = real[s:s + M]
-            f_x = torch.fft.rfft(x_sub, dim=0, norm="forward")
+            starts = torch.randint(n_starts, (int(self.n_subsequences),), device=device)
+            x_sub = real[starts[:, None] + offsets]  # (B, M, C)
+            f_x = torch.fft.rfft(x_sub, dim=1, norm="forward")
             syn = synthetic()
-            f_s = torch.fft.rfft(syn, dim=0, norm="forward")
+            f_s = torch.fft.rfft(syn, dim=0, norm="forward").expand_as(f_x)
             if k < n_freq:
                 mask = top_k_harmonics(f_x, k)
                 x_h = harmonic_filter(f_x, mask, M, norm="forward")
