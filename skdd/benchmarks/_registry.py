@@ -35,9 +35,11 @@ register_forecast_distiller("random", _forecasting_factory("RandomDistiller"))
 register_forecast_distiller("mtt", _forecasting_factory("MTTDistiller"))
 register_forecast_distiller("condtsf", _forecasting_factory("CondTSFDistiller"))
 register_forecast_distiller("hdt", _forecasting_factory("HarmonicDistiller"))
-# HDT ablations: window gradient matching in the time domain ("base"), and frequency-domain
-# decomposition without the harmonic loss
+# HDT ablations: window gradient matching in the time domain ("base", with the time-domain
+# learning rate chosen for MTT on validation), and frequency-domain decomposition without
+# the harmonic loss
 register_forecast_distiller("hdt-base", _forecasting_factory(
-    "HarmonicDistiller", parametrization="time", n_harmonics=None, harmonic_weight=0.0))
+    "HarmonicDistiller", parametrization="time", n_harmonics=None, harmonic_weight=0.0,
+    lr=0.03))
 register_forecast_distiller("hdt-noharm", _forecasting_factory("HarmonicDistiller",
                                                                harmonic_weight=0.0))
