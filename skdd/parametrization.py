@@ -13,7 +13,8 @@ from torch import nn
 
 from .utils import check_option, check_positive_int
 
-__all__ = ["TimeDomain", "FourierDomain", "DCTDomain", "dct_matrix", "dct", "idct",
+__all__ = [
+    "WithLearnableStep","TimeDomain", "FourierDomain", "DCTDomain", "dct_matrix", "dct", "idct",
            "fred_n_per_class"]
 
 
@@ -510,3 +511,46 @@ class DCTDomain(nn.Module):
     def n_stored(self):
         """Number of stored (learnable) floats: ``n_instances * C * k``."""
         return self.coefficients.numel()
+
+
+class WithLearnableStep(nn.Module):
+    """A parametrization plus a learnable inner step size (MTT's synthetic learning rate).
+
+    The step size is stored as its logarithm, so it stays positive; :meth:`param_groups`
+    gives it its own optimiser learning rate.
+
+    Parameters
+    ----------
+    parametrization : torch.nn.Module
+        Renders the synthetic data.
+    step : float
+        Initial step size.
+    step_lr : float
+        Learning rate of the log step size.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdd.parametrization import TimeDomain, WithLearnableStep
+    >>> m = WithLearnableStep(TimeDomain(torch.zeros(4, 2)), step=0.1, step_lr=1e-3)
+    >>> round(float(m.step()), 3), m().shape
+    (0.1, torch.Size([4, 2]))
+    """
+
+    def __init__(self, parametrization, step, step_lr):
+        super().__init__()
+        self.parametrization = parametrization
+        ref = next(parametrization.parameters())
+        self.log_step = nn.Parameter(torch.tensor(math.log(step), device=ref.device,
+                                                  dtype=ref.dtype))
+        self.step_lr = float(step_lr)
+
+    def step(self):
+        return self.log_step.exp()
+
+    def param_groups(self, lr):
+        return [{"params": list(self.parametrization.parameters()), "lr": lr},
+                {"params": [self.log_step], "lr": self.step_lr}]
+
+    def forward(self):
+        return self.parametrization()

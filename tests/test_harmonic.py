@@ -185,3 +185,14 @@ def test_hdt_beats_random_on_a_generated_series():
     hdt, rnd = np.array(scores["hdt"]), np.array(scores["random"])
     assert hdt.mean() < 0.97 * rnd.mean()
     assert (hdt < rnd).sum() >= 2
+
+
+def test_trajectory_target_variant_learns_a_positive_step(tmp_path):
+    series = make_seasonal_series(500, 2, random_state=0)
+    d = HarmonicDistiller(random_state=0, target="trajectory", expert_span=1,
+                          **{**SMALL, "expert_epochs": 2}).fit(series)
+    assert d.X_syn_.shape == (96, 2) and np.isfinite(d.loss_curve_).all()
+    with pytest.raises(ValueError, match="target"):
+        HarmonicDistiller(target="nope", **SMALL).fit(series)
+    with pytest.raises(ValueError, match="expert_span=3 exceeds"):
+        HarmonicDistiller(target="trajectory", expert_span=3, **SMALL).fit(series)

@@ -7,7 +7,7 @@ import torch
 from ..base import BaseForecastDistiller, data_fingerprint
 from ..nn import FORECASTING_BACKBONES
 from ..objectives import TrajectoryMatching, harmonic_filter, harmonic_loss, top_k_harmonics
-from ..parametrization import FourierDomain, TimeDomain
+from ..parametrization import FourierDomain, TimeDomain, WithLearnableStep
 from ..utils import check_positive_int
 from ._experts import ExpertTrajectories
 from ._windows import sample_window_batches
@@ -46,6 +46,12 @@ class HarmonicDistiller(BaseForecastDistiller):
     where trained models actually are (rather than fresh initialisations only) is what
     makes the synthetic series useful to models trained to convergence.
 
+    ``target="trajectory"`` replaces step 3's real target by the expert's own parameters
+    ``expert_span`` epochs later (trained on all real windows) and lets the student take
+    its ``syn_steps`` steps on the whole synthetic series with a learnable step size
+    (started at ``inner_lr``), as trajectory matching does; the Fourier parametrization and
+    the harmonic loss stay.
+
     Defaults were chosen on the ETTh1 validation split (DLinear evaluation, 3 seeds); the
     search is in docs/benchmarks.md.
 
@@ -76,6 +82,10 @@ class HarmonicDistiller(BaseForecastDistiller):
         Steps i on the real harmonic reconstruction and j on the synthetic one.
     inner_lr : float, default=0.1
         SGD learning rate of those steps (and of the expert trajectories).
+    target : {"harmonic_steps", "trajectory"}, default="harmonic_steps"
+        Where the real end point of the gradient matching comes from (see above).
+    expert_span : int, default=2
+        Epochs between start and target with ``target="trajectory"``.
     batch_size : int, default=64
         Windows per inner step.
     n_subsequences : int, default=32
@@ -119,7 +129,8 @@ class HarmonicDistiller(BaseForecastDistiller):
 
     def __init__(self, length=384, n_harmonics=48, harmonic_weight=0.1, p=2, backbone="dlinear",
                  parametrization="fourier", seq_len=96, pred_len=96, max_iter=300, lr=0.4,
-                 expert_steps=10, syn_steps=10, inner_lr=0.1, batch_size=64, n_subsequences=32,
+                 expert_steps=10, syn_steps=10, inner_lr=0.1, target="harmonic_steps",
+                 expert_span=2, batch_size=64, n_subsequences=32,
                  n_experts=5, expert_epochs=5, device="auto", random_state=None, verbose=0,
                  checkpoint_path=None, checkpoint_every=100, n_threads=None):
         self.length = length
@@ -135,6 +146,8 @@ class HarmonicDistiller(BaseForecastDistiller):
         self.expert_steps = expert_steps
         self.syn_steps = syn_steps
         self.inner_lr = inner_lr
+        self.target = target
+        self.expert_span = expert_span
         self.batch_size = batch_size
         self.n_subsequences = n_subsequences
         self.n_experts = n_experts
@@ -165,6 +178,12 @@ class HarmonicDistiller(BaseForecastDistiller):
         for name in ("max_iter", "expert_steps", "syn_steps", "batch_size", "n_subsequences",
                      "n_experts", "expert_epochs"):
             check_positive_int(getattr(self, name), name)
+        if self.target not in ("harmonic_steps", "trajectory"):
+            raise ValueError(f"target={self.target!r} must be 'harmonic_steps' or 'trajectory'.")
+        span = check_positive_int(self.expert_span, "expert_span")
+        if self.target == "trajectory" and span > self.expert_epochs:
+            raise ValueError(f"expert_span={self.expert_span} exceeds expert_epochs="
+                             f"{self.expert_epochs}.")
         if self.parametrization not in ("fourier", "time"):
             raise ValueError(f"parametrization={self.parametrization!r} must be 'fourier' or "
                              "'time'.")
@@ -183,6 +202,9 @@ class HarmonicDistiller(BaseForecastDistiller):
         init = real[start:start + M]
         synthetic = (FourierDomain.from_series(init) if self.parametrization == "fourier"
                      else TimeDomain(init)).to(device)
+        trajectory = self.target == "trajectory"
+        if trajectory:  # learnable student step size, as in trajectory matching
+            synthetic = WithLearnableStep(synthetic, float(self.inner_lr), 1e-3)
 
         experts = ExpertTrajectories.train(
             str(self.backbone).lower(), real, seq_len=L, pred_len=H, n_experts=self.n_experts,
@@ -215,10 +237,19 @@ class HarmonicDistiller(BaseForecastDistiller):
                 x_h, s_h = x_sub, syn
             l_harm = harmonic_loss(f_x, f_s, mask, p=p)
             e = int(torch.randint(experts.n_experts, (1,)))
-            t = int(torch.randint(experts.n_epochs + 1, (1,)))
-            theta = experts.params(e, t)
-            target = matching.expert_steps(theta, batches(x_h, self.expert_steps), self.inner_lr)
-            l_grad = matching.loss(theta, target, batches(s_h, self.syn_steps), self.inner_lr)
+            if trajectory:
+                span = int(self.expert_span)
+                t = int(torch.randint(experts.n_epochs - span + 1, (1,)))
+                theta, target = experts.params(e, t), experts.params(e, t + span)
+                l_grad = matching.loss(theta, target, batches(syn, self.syn_steps),
+                                       synthetic.step())
+            else:
+                t = int(torch.randint(experts.n_epochs + 1, (1,)))
+                theta = experts.params(e, t)
+                target = matching.expert_steps(theta, batches(x_h, self.expert_steps),
+                                               self.inner_lr)
+                l_grad = matching.loss(theta, target, batches(s_h, self.syn_steps),
+                                       self.inner_lr)
             grad_parts.append(l_grad.detach())
             harm_parts.append(l_harm.detach())
             return l_grad + lam * l_harm

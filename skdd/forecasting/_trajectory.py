@@ -1,40 +1,17 @@
 """Trajectory-matching baselines for forecasting: MTT and CondTSF."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
-from torch import nn
 
 from ..base import BaseForecastDistiller, data_fingerprint
 from ..nn import FORECASTING_BACKBONES
 from ..objectives import TrajectoryMatching
-from ..parametrization import TimeDomain
+from ..parametrization import TimeDomain, WithLearnableStep
 from ..utils import check_positive_int
 from ._experts import ExpertTrajectories
 from ._harmonic import _check_positive_float
 from ._windows import make_windows, sample_window_batches
-
-
-class _SeriesWithLearnableLR(nn.Module):
-    """A time-domain synthetic series plus MTT's learnable step size (kept positive)."""
-
-    def __init__(self, series, syn_lr, lr_lr):
-        super().__init__()
-        self.series = TimeDomain(series)
-        self.log_syn_lr = nn.Parameter(torch.tensor(math.log(syn_lr), device=series.device))
-        self.lr_lr = lr_lr
-
-    def syn_lr(self):
-        return self.log_syn_lr.exp()
-
-    def param_groups(self, lr):
-        return [{"params": list(self.series.parameters()), "lr": lr},
-                {"params": [self.log_syn_lr], "lr": self.lr_lr}]
-
-    def forward(self):
-        return self.series()
 
 
 class MTTDistiller(BaseForecastDistiller):
@@ -148,8 +125,8 @@ class MTTDistiller(BaseForecastDistiller):
         scaled, stats = self._standardize(series)
         real = torch.as_tensor(scaled, device=device)
         start = int(torch.randint(real.shape[0] - M + 1, (1,)))
-        synthetic = _SeriesWithLearnableLR(real[start:start + M], float(self.syn_lr),
-                                           float(self.lr_lr))
+        synthetic = WithLearnableStep(TimeDomain(real[start:start + M]), float(self.syn_lr),
+                                      float(self.lr_lr))
         experts = ExpertTrajectories.train(
             str(self.backbone).lower(), real, seq_len=L, pred_len=H, n_experts=self.n_experts,
             epochs=self.expert_epochs, lr=float(self.inner_lr), batch_size=self.batch_size,
@@ -165,13 +142,13 @@ class MTTDistiller(BaseForecastDistiller):
             t = int(torch.randint(last_start + 1, (1,)))
             theta, target = experts.params(e, t), experts.params(e, t + span)
             batches = sample_window_batches(synthetic(), L, H, self.syn_steps, self.batch_size)
-            return matching.loss(theta, target, batches, synthetic.syn_lr())
+            return matching.loss(theta, target, batches, synthetic.step())
 
         self.loss_curve_ = self._optimize(
             synthetic, loss_fn, data_fingerprint=data_fingerprint(series), lr=float(self.lr),
             max_iter=int(self.max_iter), after_step=self._after_step_hook(synthetic, experts))
         self.X_syn_ = self._unstandardize(synthetic().detach().cpu().numpy(), stats)
-        self.syn_lr_ = float(synthetic.syn_lr().detach())
+        self.syn_lr_ = float(synthetic.step().detach())
 
 
 class CondTSFDistiller(MTTDistiller):
@@ -240,7 +217,7 @@ class CondTSFDistiller(MTTDistiller):
             nonlocal coverage
             if (iteration + 1) % self.cond_every:
                 return
-            values = synthetic.series.values
+            values = synthetic.parametrization.values
             X, _ = make_windows(values, L, H)
             was_training = model.training
             model.eval()
