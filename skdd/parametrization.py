@@ -533,7 +533,7 @@ class WithLearnableStep(nn.Module):
     >>> import torch
     >>> from skdd.parametrization import TimeDomain, WithLearnableStep
     >>> m = WithLearnableStep(TimeDomain(torch.zeros(4, 2)), step=0.1, step_lr=1e-3)
-    >>> round(float(m.step()), 3), m().shape
+    >>> round(float(m.step().detach()), 3), m().shape
     (0.1, torch.Size([4, 2]))
     """
 
