@@ -1,5 +1,4 @@
 """A small optimising forecasting distiller used to test the shared loop (tests only)."""
-import numpy as np
 import torch
 
 from skdd.base import BaseForecastDistiller, data_fingerprint

@@ -1,5 +1,4 @@
 """The distiller contract: seeding, device, threads, the loop, checkpoint and resume."""
-import os
 import signal
 import subprocess
 import sys

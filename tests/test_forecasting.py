@@ -1,8 +1,6 @@
 """The forecasting protocol: splits, windows, backbones, trainer and evaluator."""
-import json
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 

@@ -110,7 +110,6 @@ def test_hdt_resume_equals_uninterrupted(tmp_path):
     ckpt = tmp_path / "hdt.ckpt"
     first = HarmonicDistiller(random_state=0, checkpoint_path=ckpt, **dict(params, max_iter=8))
 
-    calls = {"n": 0}
     original = first._optimize
 
     def interrupting(synthetic, loss_fn, **kw):

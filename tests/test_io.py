@@ -1,5 +1,4 @@
 """save_distilled / load_distilled: a round trip without pickle."""
-import json
 
 import numpy as np
 import pytest

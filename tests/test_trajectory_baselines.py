@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from skdd.datasets import make_seasonal_series
-from skdd.forecasting import CondTSFDistiller, ExpertTrajectories, MTTDistiller, make_windows
+from skdd.forecasting import CondTSFDistiller, ExpertTrajectories, MTTDistiller
 
 SMALL = dict(length=96, seq_len=24, pred_len=12, max_iter=30, n_experts=2, expert_epochs=3,
              batch_size=16, syn_steps=5)

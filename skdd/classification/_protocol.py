@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from ..nn import make_classification_backbone
-from ..utils import check_positive_int, resolve_device, seeded, torch_threads
+from ..utils import check_positive_int, resolve_device, seeded, select_recipe, torch_threads
 
 __all__ = [
     "ClassificationRecipe",
@@ -119,13 +119,7 @@ def get_recipe(model="convnet", data="synthetic"):
     >>> r.epochs, r.lr, r.momentum, r.weight_decay, r.batch_size
     (300, 0.01, 0.9, 0.0005, 256)
     """
-    table = {"synthetic": SYNTHETIC_RECIPES, "full": FULL_DATA_RECIPES}.get(data)
-    if table is None:
-        raise ValueError(f"data={data!r} must be 'synthetic' or 'full'.")
-    key = str(model).lower()
-    if key not in table:
-        raise ValueError(f"model={model!r} has no training recipe; choose one of {sorted(table)}.")
-    return table[key]
+    return select_recipe({"synthetic": SYNTHETIC_RECIPES, "full": FULL_DATA_RECIPES}, model, data)
 
 
 # ----------------------------------------------------------------------------------

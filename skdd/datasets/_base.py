@@ -69,6 +69,16 @@ def _first_existing(candidates):
     return None
 
 
+def _not_found(what, candidates, holding, url=None, extra=""):
+    """The FileNotFoundError of every loader: what is missing, where we looked, how to fix."""
+    looked = "\n  ".join(str(p) for p in candidates)
+    fetch = f", or pass download=True to fetch it from {url}{extra}" if url else ""
+    return FileNotFoundError(
+        f"{what} not found. Looked at:\n  {looked}\n"
+        f"Point data_home=... or the {DATA_HOME_ENV} environment variable at a folder "
+        f"holding {holding}{fetch}.")
+
+
 def _dedupe(paths):
     seen, out = set(), []
     for path in paths:

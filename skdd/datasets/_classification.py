@@ -13,7 +13,7 @@ import zlib
 
 import numpy as np
 
-from ._base import DATA_HOME_ENV, _dedupe, _download, _first_existing, get_data_home
+from ._base import _dedupe, _download, _first_existing, _not_found, get_data_home
 
 __all__ = [
     "load_mnist",
@@ -187,13 +187,8 @@ def load_mnist(*, data_home=None, test_size=2000, random_state=0, download=False
         if path is None:
             url = f"{MNIST_BASE_URL.rstrip('/')}/{filename}"
             if not download:
-                looked = "\n  ".join(str(p) for p in candidates)
-                raise FileNotFoundError(
-                    f"MNIST file {filename!r} not found. Looked at:\n  {looked}\n"
-                    f"Point data_home=... or the {DATA_HOME_ENV} environment variable at a "
-                    f"folder holding mnist/{filename}, or pass download=True to fetch it "
-                    f"from {url} (md5 {md5})."
-                )
+                raise _not_found(f"MNIST file {filename!r}", candidates, f"mnist/{filename}",
+                                 url, extra=f" (md5 {md5})")
             path = home / "mnist" / filename
             _download(url, path, md5=md5)
         paths[key] = path

@@ -5,10 +5,10 @@ import sys
 import warnings
 
 from ._base import (
-    DATA_HOME_ENV,
     _dedupe,
     _download,
     _first_existing,
+    _not_found,
     _read_forecasting_frame,
     get_data_home,
 )
@@ -110,13 +110,7 @@ def load_ett(name, *, data_home=None, download=False):
     url = f"{base_url.rstrip('/')}/{name}.csv"
     if path is None:
         if not download:
-            looked = "\n  ".join(str(p) for p in candidates)
-            raise FileNotFoundError(
-                f"ETT dataset {name!r} not found. Looked at:\n  {looked}\n"
-                f"Point data_home=... or the {DATA_HOME_ENV} environment variable at a "
-                f"folder holding ett/{name}.csv(.gz), or pass download=True to fetch it "
-                f"from {url}"
-            )
+            raise _not_found(f"ETT dataset {name!r}", candidates, f"ett/{name}.csv(.gz)", url)
         md5 = _setting("ETT_MD5").get(name)
         path = home / "ett" / f"{name}.csv"
         _download(url, path, md5=md5)

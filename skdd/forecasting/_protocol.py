@@ -17,7 +17,8 @@ import torch
 from sklearn.preprocessing import StandardScaler
 
 from ..nn import make_forecasting_backbone
-from ..utils import check_positive_int, check_series, resolve_device, seeded, torch_threads
+from ..utils import (check_positive_int, check_series, resolve_device, seeded, select_recipe,
+                     torch_threads)
 from ._windows import make_windows, n_windows
 
 __all__ = [
@@ -207,13 +208,7 @@ FULL_DATA_RECIPES = {
 
 def get_recipe(model, data="synthetic"):
     """The fixed training recipe for ``model`` on ``data`` ("synthetic" or "full")."""
-    table = {"synthetic": SYNTHETIC_RECIPES, "full": FULL_DATA_RECIPES}.get(data)
-    if table is None:
-        raise ValueError(f"data={data!r} must be 'synthetic' or 'full'.")
-    key = str(model).lower()
-    if key not in table:
-        raise ValueError(f"model={model!r} has no training recipe; choose one of {sorted(table)}.")
-    return table[key]
+    return select_recipe({"synthetic": SYNTHETIC_RECIPES, "full": FULL_DATA_RECIPES}, model, data)
 
 
 def backbone_kwargs(model, dataset=None):

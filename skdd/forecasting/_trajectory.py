@@ -1,7 +1,6 @@
 """Trajectory-matching baselines for forecasting: MTT and CondTSF."""
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from ..base import BaseForecastDistiller, data_fingerprint

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import numbers
 
-import torch
 from torch import nn
 
 from ..utils import check_option, check_positive_int

@@ -57,3 +57,18 @@ def check_series(series, *, name="series", min_length=1, dtype=np.float32):
         bad = "NaN" if np.isnan(arr).any() else "inf"
         raise ValueError(f"{name} contains {bad} values; distillation needs finite data.")
     return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def select_recipe(tables, model, data):
+    """Look up the fixed training recipe of ``model`` for ``data`` in ``tables``.
+
+    ``tables`` maps a data kind ("synthetic", "full") to ``{model name: recipe}``; unknown
+    kinds or models raise ValueError naming the parameter.
+    """
+    table = tables.get(data)
+    if table is None:
+        raise ValueError(f"data={data!r} must be one of {sorted(tables)}.")
+    key = str(model).lower()
+    if key not in table:
+        raise ValueError(f"model={model!r} has no training recipe; choose one of {sorted(table)}.")
+    return table[key]
