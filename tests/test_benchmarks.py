@@ -110,3 +110,15 @@ def test_report_merges_files_and_shows_gap_closure(splits, tmp_path, capsys):
     random_row = next(line for line in out.splitlines() if line.startswith("| random"))
     assert "dlinear" in out and "xpatch" in out and random_row.count("±") == 2
     assert "[50%]" in next(line for line in out.splitlines() if line.startswith("| halfway"))
+
+
+def test_scaling_plot_writes_a_png(splits, tmp_path):
+    pytest.importorskip("matplotlib")
+    paths = []
+    for length in (80, 120):
+        res = _run(splits, "random", length=length, eval_models=["dlinear"])
+        paths.append(tmp_path / f"r{length}.json")
+        paths[-1].write_text(json.dumps(res))
+    out = tmp_path / "scaling.png"
+    main(["report", *map(str, paths), "--scaling-plot", str(out)])
+    assert out.exists() and out.stat().st_size > 1000

@@ -47,6 +47,9 @@ def build_parser():
     r = sub.add_parser("report", help="markdown tables from benchmark JSON files")
     r.add_argument("paths", nargs="+", help="JSON files written with --json")
     r.add_argument("--metric", default="mse", choices=["mse", "mae"])
+    r.add_argument("--scaling-plot", default=None, metavar="PNG",
+                   help="also plot error against synthetic length M (one dataset) to PNG")
+    r.add_argument("--model", default="dlinear", help="evaluation model of the scaling plot")
     return parser
 
 
@@ -58,6 +61,11 @@ def main(argv=None):
         from ._report import forecast_report
 
         print(forecast_report(args.paths, metric=args.metric))
+        if args.scaling_plot:
+            from ._report import scaling_plot
+
+            scaling_plot(args.paths, args.scaling_plot, model=args.model, metric=args.metric)
+            print(f"wrote {args.scaling_plot}")
         return 0
     if args.task == "demo":
         from ._demo import format_demo, run_demo

@@ -70,3 +70,53 @@ def forecast_report(paths, metric="mse"):
                        + " | ".join(cells) + " |")
         out.append("")
     return "\n".join(out)
+
+
+def scaling_plot(paths, out, model="dlinear", metric="mse", ax=None):
+    """Plot test error against the synthetic length M, one line per distiller.
+
+    Reads forecast JSON files (any mix of datasets is refused), draws mean ± std over seeds
+    with the full-data result as a horizontal line when present, and saves to ``out``.
+    matplotlib is imported lazily (the ``plot`` extra).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series = defaultdict(list)
+    full = None
+    datasets = set()
+    for path in paths:
+        with open(path) as fh:
+            res = json.load(fh)
+        if res.get("task") != "forecast" or model not in res["results"]:
+            continue
+        datasets.add(res["dataset"])
+        vals = np.asarray(res["results"][model][metric], dtype=float)
+        if res["distiller"] == "full":
+            full = vals
+        else:
+            series[res["distiller"]].append((res["length"], vals.mean(), vals.std()))
+    if len(datasets) > 1:
+        raise ValueError(f"scaling_plot takes one dataset at a time, got {sorted(datasets)}.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    for name, points in sorted(series.items()):
+        points.sort()
+        m, mean, std = map(np.asarray, zip(*points))
+        ax.errorbar(m, mean, yerr=std, marker="o", capsize=3, label=name)
+    if full is not None:
+        ax.axhline(full.mean(), color="k", linestyle="--", label="full data")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("synthetic length M")
+    ax.set_ylabel(f"test {metric.upper()} ({model})")
+    ax.set_title(f"{next(iter(datasets), '')}: error against synthetic length")
+    ax.legend()
+    ax.figure.tight_layout()
+    ax.figure.savefig(out, dpi=120)
+    return ax
