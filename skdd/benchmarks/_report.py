@@ -19,7 +19,8 @@ def forecast_report(paths, metric="mse"):
     (a later file's results for a model replace an earlier one's).
 
     When a dataset has both a ``random`` and a ``full`` result, each cell also shows the
-    gap closure ``(MSE_random − MSE) / (MSE_random − MSE_full)`` of the mean MSEs.
+    gap closure ``(MSE_random − MSE) / (MSE_random − MSE_full)`` of the mean MSEs, against
+    the Random row of the same synthetic length when there is one.
     """
     runs = defaultdict(list)
     for path in paths:
@@ -42,15 +43,17 @@ def forecast_report(paths, metric="mse"):
                 by_name[key] = merged
             else:
                 by_name[key] = r
-        ref_random = next((r for k, r in by_name.items() if k[0] == "random"), None)
+        randoms = {k[1]: r for k, r in by_name.items() if k[0] == "random"}
         ref_full = next((r for k, r in by_name.items() if k[0] == "full"), None)
         out.append(f"**{dataset}**, {L} → {H}, test {metric.upper()} (mean ± std over seeds"
-                   + (", gap closure in brackets" if ref_random and ref_full else "") + ")\n")
+                   + (", gap closure in brackets" if randoms and ref_full else "") + ")\n")
         out.append("| method | M | seeds | " + " | ".join(models) + " |")
         out.append("|---|---|---|" + "---|" * len(models))
         order = sorted(by_name, key=lambda k: (k[0] == "full", k[0] != "random", k[0], k[1], k[2]))
         for key in order:
             r = by_name[key]
+            # gap closure against the Random row of the same length (else any Random row)
+            ref_random = randoms.get(key[1], next(iter(randoms.values()), None))
             cells = []
             for m in models:
                 if m not in r["results"]:
