@@ -116,6 +116,10 @@ def scaling_plot(paths, out, model="dlinear", metric="mse", ax=None):
     if full is not None:
         ax.axhline(full.mean(), color="k", linestyle="--", label="full data")
     ax.set_xscale("log", base=2)
+    lengths = sorted({m for points in series.values() for m, _, _ in points})
+    ax.set_xticks(lengths)
+    ax.set_xticklabels([str(m) for m in lengths])
+    ax.minorticks_off()
     ax.set_xlabel("synthetic length M")
     ax.set_ylabel(f"test {metric.upper()} ({model})")
     ax.set_title(f"{next(iter(datasets), '')}: error against synthetic length")
