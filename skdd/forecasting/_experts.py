@@ -56,6 +56,15 @@ class ExpertTrajectories(nn.Module):
         return out
 
     @classmethod
+    def for_estimator(cls, est, series, device):
+        """Train the experts an estimator's parameters ask for (``backbone``, ``seq_len``,
+        ``pred_len``, ``n_experts``, ``expert_epochs``, ``inner_lr``, ``batch_size``)."""
+        return cls.train(str(est.backbone).lower(), series, seq_len=est.seq_len,
+                         pred_len=est.pred_len, n_experts=est.n_experts,
+                         epochs=est.expert_epochs, lr=float(est.inner_lr),
+                         batch_size=est.batch_size, device=device)
+
+    @classmethod
     def train(cls, backbone, series, *, seq_len, pred_len, n_experts, epochs, lr, batch_size,
               device, model_kwargs=None):
         """Train ``n_experts`` backbones with plain SGD on the windows of ``series``.

@@ -5,23 +5,12 @@ import numpy as np
 import torch
 
 from ..base import BaseForecastDistiller, data_fingerprint
-from ..nn import FORECASTING_BACKBONES
+from ..nn import check_forecasting_backbone
 from ..objectives import TrajectoryMatching, harmonic_filter, harmonic_loss, top_k_harmonics
 from ..parametrization import FourierDomain, TimeDomain, WithLearnableStep
-from ..utils import check_positive_int
+from ..utils import check_positive_float, check_positive_int
 from ._experts import ExpertTrajectories
 from ._windows import sample_window_batches
-
-
-def _check_positive_float(value, name, allow_zero=False):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}.") from None
-    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be finite and {bound}, got {value!r}.")
-    return v
 
 
 class HarmonicDistiller(BaseForecastDistiller):
@@ -171,10 +160,10 @@ class HarmonicDistiller(BaseForecastDistiller):
         if k > n_freq:
             raise ValueError(f"n_harmonics={k} exceeds the {n_freq} frequencies of a length-"
                              f"{length} series (at most length // 2 + 1).")
-        _check_positive_float(self.p, "p")
-        _check_positive_float(self.harmonic_weight, "harmonic_weight", allow_zero=True)
-        _check_positive_float(self.lr, "lr")
-        _check_positive_float(self.inner_lr, "inner_lr")
+        check_positive_float(self.p, "p")
+        check_positive_float(self.harmonic_weight, "harmonic_weight", allow_zero=True)
+        check_positive_float(self.lr, "lr")
+        check_positive_float(self.inner_lr, "inner_lr")
         for name in ("max_iter", "expert_steps", "syn_steps", "batch_size", "n_subsequences",
                      "n_experts", "expert_epochs"):
             check_positive_int(getattr(self, name), name)
@@ -187,9 +176,7 @@ class HarmonicDistiller(BaseForecastDistiller):
         if self.parametrization not in ("fourier", "time"):
             raise ValueError(f"parametrization={self.parametrization!r} must be 'fourier' or "
                              "'time'.")
-        if str(self.backbone).lower() not in FORECASTING_BACKBONES:
-            raise ValueError(f"backbone={self.backbone!r} is not a forecasting backbone; choose "
-                             f"one of {sorted(FORECASTING_BACKBONES)}.")
+        check_forecasting_backbone(self.backbone)
         return length, seq_len, pred_len
 
     # -- the method -----------------------------------------------------------------
@@ -206,10 +193,7 @@ class HarmonicDistiller(BaseForecastDistiller):
         if trajectory:  # learnable student step size, as in trajectory matching
             synthetic = WithLearnableStep(synthetic, float(self.inner_lr), 1e-3)
 
-        experts = ExpertTrajectories.train(
-            str(self.backbone).lower(), real, seq_len=L, pred_len=H, n_experts=self.n_experts,
-            epochs=self.expert_epochs, lr=self.inner_lr, batch_size=self.batch_size,
-            device=device)
+        experts = ExpertTrajectories.for_estimator(self, real, device)
         matching = TrajectoryMatching(experts.model)
         self.expert_buffer_bytes_ = int(experts.nbytes)
         n_freq = M // 2 + 1

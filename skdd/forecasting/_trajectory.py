@@ -4,12 +4,11 @@ from __future__ import annotations
 import torch
 
 from ..base import BaseForecastDistiller, data_fingerprint
-from ..nn import FORECASTING_BACKBONES
+from ..nn import check_forecasting_backbone
 from ..objectives import TrajectoryMatching
 from ..parametrization import TimeDomain, WithLearnableStep
-from ..utils import check_positive_int
+from ..utils import check_positive_float, check_positive_int
 from ._experts import ExpertTrajectories
-from ._harmonic import _check_positive_float
 from ._windows import make_windows, sample_window_batches
 
 
@@ -100,7 +99,7 @@ class MTTDistiller(BaseForecastDistiller):
                      "expert_epochs"):
             check_positive_int(getattr(self, name), name)
         for name in ("lr", "syn_lr", "lr_lr", "inner_lr"):
-            _check_positive_float(getattr(self, name), name)
+            check_positive_float(getattr(self, name), name)
         if self.expert_span > self.expert_epochs:
             raise ValueError(f"expert_span={self.expert_span} exceeds expert_epochs="
                              f"{self.expert_epochs}.")
@@ -110,9 +109,7 @@ class MTTDistiller(BaseForecastDistiller):
                 raise ValueError(f"max_start_epoch + expert_span = "
                                  f"{self.max_start_epoch + self.expert_span} exceeds "
                                  f"expert_epochs={self.expert_epochs}.")
-        if str(self.backbone).lower() not in FORECASTING_BACKBONES:
-            raise ValueError(f"backbone={self.backbone!r} is not a forecasting backbone; choose "
-                             f"one of {sorted(FORECASTING_BACKBONES)}.")
+        check_forecasting_backbone(self.backbone)
         return out
 
     def _after_step_hook(self, synthetic, experts):
@@ -126,10 +123,7 @@ class MTTDistiller(BaseForecastDistiller):
         start = int(torch.randint(real.shape[0] - M + 1, (1,)))
         synthetic = WithLearnableStep(TimeDomain(real[start:start + M]), float(self.syn_lr),
                                       float(self.lr_lr))
-        experts = ExpertTrajectories.train(
-            str(self.backbone).lower(), real, seq_len=L, pred_len=H, n_experts=self.n_experts,
-            epochs=self.expert_epochs, lr=float(self.inner_lr), batch_size=self.batch_size,
-            device=device)
+        experts = ExpertTrajectories.for_estimator(self, real, device)
         self.expert_buffer_bytes_ = int(experts.nbytes)
         matching = TrajectoryMatching(experts.model)
         span = int(self.expert_span)
@@ -198,7 +192,7 @@ class CondTSFDistiller(MTTDistiller):
     def _check_window_params(self):
         out = super()._check_window_params()
         check_positive_int(self.cond_every, "cond_every")
-        w = _check_positive_float(self.cond_weight, "cond_weight")
+        w = check_positive_float(self.cond_weight, "cond_weight")
         if w > 1:
             raise ValueError(f"cond_weight must be in (0, 1], got {self.cond_weight}.")
         return out

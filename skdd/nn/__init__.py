@@ -10,6 +10,7 @@ from ._forecasting import (
     XPatch,
     FORECASTING_BACKBONES,
     make_forecasting_backbone,
+    check_forecasting_backbone,
 )
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "XPatch",
     "FORECASTING_BACKBONES",
     "make_forecasting_backbone",
+    "check_forecasting_backbone",
     "ConvNet",
     "CLASSIFICATION_BACKBONES",
     "make_classification_backbone",

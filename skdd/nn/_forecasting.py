@@ -301,9 +301,15 @@ def make_forecasting_backbone(name, seq_len, pred_len, n_channels, **kwargs):
     >>> type(make_forecasting_backbone("dlinear", 96, 96, 7)).__name__
     'DLinear'
     """
+    return FORECASTING_BACKBONES[check_forecasting_backbone(name)](seq_len, pred_len, n_channels,
+                                                                  **kwargs)
+
+
+def check_forecasting_backbone(name):
+    """Return the registry key of the forecasting backbone ``name``, or raise ValueError."""
     key = str(name).lower()
     if key not in FORECASTING_BACKBONES:
         raise ValueError(
             f"backbone={name!r} is not a known forecasting backbone; choose one of "
             f"{sorted(FORECASTING_BACKBONES)}.")
-    return FORECASTING_BACKBONES[key](seq_len, pred_len, n_channels, **kwargs)
+    return key

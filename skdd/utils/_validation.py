@@ -15,6 +15,18 @@ def check_positive_int(value, name, minimum=1):
     return int(value)
 
 
+def check_positive_float(value, name, allow_zero=False):
+    """Return ``value`` as float if it is finite and > 0 (>= 0 with ``allow_zero``)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}.") from None
+    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be finite and {bound}, got {value!r}.")
+    return v
+
+
 def check_option(value, name, options):
     """Raise ValueError naming ``name`` unless ``value`` is one of ``options``."""
     if value not in options:
