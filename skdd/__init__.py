@@ -2,6 +2,8 @@
 __version__ = "0.1.0.dev0"
 
 from .forecasting import HarmonicDistiller, RandomDistiller
+from .classification import FreDDistiller
 from .io import load_distilled
 
-__all__ = ["HarmonicDistiller", "RandomDistiller", "load_distilled", "__version__"]
+__all__ = ["HarmonicDistiller", "FreDDistiller", "RandomDistiller", "load_distilled",
+           "__version__"]

@@ -120,7 +120,9 @@ class BaseDistiller(BaseEstimator):
         lr, max_iter : float, int
             Learning rate and number of iterations.
         state_modules : sequence of torch.nn.Module
-            Extra stateful modules (running statistics, buffers) saved in checkpoints.
+            Extra stateful modules (running statistics, a network trained between
+            updates) saved in checkpoints; on an interrupt, their state from the start of
+            the interrupted iteration is saved, so ``loss_fn`` may change them.
         optimizer : {"adam", "sgd"}
         schedule : {"constant", "cosine"}
         after_step : callable, optional
@@ -161,12 +163,16 @@ class BaseDistiller(BaseEstimator):
             losses = list(state["loss_curve"])
             start = int(state["iteration"])
 
-        def snapshot(iteration, rng_state):
+        def module_states():
+            return [{k: v.detach().clone() for k, v in m.state_dict().items()}
+                    for m in state_modules]
+
+        def snapshot(iteration, rng_state, modules=None):
             return {
                 "synthetic": synthetic.state_dict(),
                 "optimizer": opt.state_dict(),
                 "scheduler": sched.state_dict() if sched is not None else {},
-                "state_modules": [m.state_dict() for m in state_modules],
+                "state_modules": modules if modules is not None else module_states(),
                 "rng": rng_state,
                 "loss_curve": [float(v) for v in losses],
                 "iteration": int(iteration),
@@ -183,9 +189,14 @@ class BaseDistiller(BaseEstimator):
         iteration = start
         stepped = False
         rng_at_start = None
+        modules_at_start = None
         try:
             while iteration < max_iter:
                 rng_at_start = _get_rng_state()
+                if checkpoint is not None and state_modules:
+                    # the loss may change these modules (e.g. train a network) before an
+                    # interrupt: keep their state at the start of the iteration
+                    modules_at_start = module_states()
                 stepped = False
                 opt.zero_grad(set_to_none=True)
                 loss = loss_fn(iteration)
@@ -221,7 +232,8 @@ class BaseDistiller(BaseEstimator):
                     losses.append(float("nan"))
                     checkpoint.save(snapshot(iteration + 1, _get_rng_state()))
                 else:
-                    checkpoint.save(snapshot(iteration, rng_at_start or _get_rng_state()))
+                    checkpoint.save(snapshot(iteration, rng_at_start or _get_rng_state(),
+                                             modules_at_start))
             raise
         finally:
             if progress is not None:

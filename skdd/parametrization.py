@@ -13,18 +13,19 @@ from torch import nn
 
 from .utils import check_option, check_positive_int
 
-__all__ = [
-    "WithLearnableStep","TimeDomain", "FourierDomain", "DCTDomain", "dct_matrix", "dct", "idct",
-           "fred_n_per_class"]
+__all__ = ["TimeDomain", "FourierDomain", "DCTDomain", "WithLearnableStep", "dct_matrix", "dct",
+           "idct", "fred_n_per_class", "class_balanced_choice"]
 
 
 class TimeDomain(nn.Module):
-    """The synthetic data stored as is (the data domain).
+    """The synthetic data stored as is (the data domain: time steps or pixels).
 
     Parameters
     ----------
     init : tensor
         Initial synthetic data, any shape (copied).
+    labels : int tensor of shape (n,), optional
+        For labelled sets (classification), one label per row of ``init`` (a buffer).
 
     Examples
     --------
@@ -35,9 +36,30 @@ class TimeDomain(nn.Module):
     torch.Size([8, 2])
     """
 
-    def __init__(self, init):
+    def __init__(self, init, labels=None):
         super().__init__()
         self.values = nn.Parameter(torch.as_tensor(init).detach().clone().float())
+        if labels is not None:
+            labels = torch.as_tensor(labels, device=self.values.device).detach().clone()
+            if labels.ndim != 1 or labels.is_floating_point() or \
+                    labels.shape[0] != self.values.shape[0]:
+                raise ValueError(f"labels must be {self.values.shape[0]} integer labels (one per "
+                                 f"row of init), got shape {tuple(labels.shape)} ({labels.dtype}).")
+            self.register_buffer("labels", labels.long())
+        else:
+            self.labels = None
+
+    @classmethod
+    def from_data(cls, X, y, n_per_class, *, n_classes=None):
+        """``n_per_class`` random real samples of every class (see
+        :func:`class_balanced_choice`), with their labels; the chosen rows are in
+        ``init_indices_``."""
+        X = torch.as_tensor(X).detach()
+        y = torch.as_tensor(y, device=X.device).long()
+        chosen = class_balanced_choice(y, n_per_class, n_classes)
+        module = cls(X[chosen], y[chosen])
+        module.init_indices_ = chosen
+        return module
 
     def forward(self):
         return self.values
@@ -201,6 +223,50 @@ def fred_n_per_class(ipc, sample_shape, n_coefficients):
         raise ValueError(f"n_coefficients={k} exceeds the {n_values} DCT coefficients per "
                          f"channel of a sample of shape {shape}.")
     return (ipc * n_values) // k
+
+
+def class_balanced_choice(y, n_per_class, n_classes=None):
+    """Indices of ``n_per_class`` random samples of every class, ordered by class.
+
+    Within a class, samples are drawn without replacement while the class has enough of
+    them, then the same random order is cycled. Draws from torch's global RNG (wrap in
+    :func:`skdd.utils.seeded` for reproducibility).
+
+    Parameters
+    ----------
+    y : int tensor of shape (n,)
+        Labels 0..n_classes-1; every class needs at least one sample.
+    n_per_class : int
+    n_classes : int, optional
+        Defaults to ``max(y) + 1``.
+
+    Returns
+    -------
+    indices : long tensor of shape (n_classes * n_per_class,)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdd.parametrization import class_balanced_choice
+    >>> y = torch.tensor([0, 1, 0, 1, 1])
+    >>> idx = class_balanced_choice(y, 2)
+    >>> y[idx].tolist()
+    [0, 0, 1, 1]
+    """
+    y = torch.as_tensor(y).long()
+    n_classes = int(y.max()) + 1 if n_classes is None else int(n_classes)
+    counts = torch.bincount(y, minlength=n_classes)
+    if (counts == 0).any():
+        missing = torch.nonzero(counts == 0).flatten().tolist()
+        raise ValueError(f"classes {missing} have no sample in y.")
+    n_per_class = check_positive_int(n_per_class, "n_per_class")
+    # a random order within each class: sort by (class, random key)
+    keys = torch.rand(y.shape[0], device=y.device, dtype=torch.float64)
+    order = torch.argsort(y.double() * 2.0 + keys)
+    offsets = torch.cumsum(counts, 0) - counts
+    labels = torch.arange(n_classes, device=y.device).repeat_interleave(n_per_class)
+    slot = torch.arange(n_per_class, device=y.device).repeat(n_classes)
+    return order[offsets[labels] + slot % counts[labels]]
 
 
 class DCTDomain(nn.Module):
@@ -427,12 +493,7 @@ class DCTDomain(nn.Module):
         C = X.shape[1]
         chosen = None
         if init == "real":
-            # a random order within each class: sort by (class, random key)
-            keys = torch.rand(X.shape[0], device=X.device, dtype=torch.float64)
-            order = torch.argsort(y.double() * 2.0 + keys)
-            offsets = torch.cumsum(counts, 0) - counts
-            slot = torch.arange(n_per_class, device=X.device).repeat(n_classes)
-            chosen = order[offsets[labels] + slot % counts[labels]]
+            chosen = class_balanced_choice(y, n_per_class, n_classes)
             full = dct(X[chosen].double(), dims).reshape(len(chosen), C, -1)
             coefficients = torch.gather(full, 2, indices[labels])
         else:

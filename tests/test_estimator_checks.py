@@ -5,6 +5,9 @@ Expected failures are listed here with the reason; there are none so far.
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skdd import HarmonicDistiller, RandomDistiller
+from skdd.classification import DCDistiller, DMDistiller, FreDDistiller
+from skdd.classification import MTTDistiller as ClassMTTDistiller
+from skdd.classification import RandomDistiller as ClassRandomDistiller
 from skdd.forecasting import CondTSFDistiller, MTTDistiller
 
 # Small settings: the checks fit on 10-30 row arrays and must stay fast.
@@ -15,6 +18,20 @@ ESTIMATORS = [
     HarmonicDistiller(n_harmonics=2, expert_steps=1, syn_steps=1, **_TINY),
     MTTDistiller(syn_steps=1, expert_span=1, **_TINY),
     CondTSFDistiller(syn_steps=1, expert_span=1, cond_every=1, **_TINY),
+]
+# Classification distillers see the checks' 2-D tables as one-channel series of
+# n_features steps; a one-block ConvNet without normalisation handles any length (instance
+# norm refuses a single position, as with the checks' one-feature tables).
+_NET = dict(net_width=4, net_depth=1, net_norm="none", batch_real=4, max_iter=2, device="cpu")
+_TM = dict(n_experts=1, expert_epochs=1, syn_steps=1, expert_span=1)
+ESTIMATORS += [
+    ClassRandomDistiller(),
+    DCDistiller(outer_loop=2, inner_loop=1, **_NET),
+    DMDistiller(**_NET),
+    ClassMTTDistiller(**_TM, **_NET),
+    FreDDistiller(objective="dc", n_coefficients=1, outer_loop=2, inner_loop=1, **_NET),
+    FreDDistiller(objective="dm", n_coefficients=1, **_NET),
+    FreDDistiller(objective="tm", n_coefficients=1, **_TM, **_NET),
 ]
 EXPECTED_FAILURES = {}
 

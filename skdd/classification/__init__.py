@@ -14,8 +14,18 @@ from ._protocol import (
     get_recipe,
     train_classifier,
 )
+from ._base import BaseClassDistiller
+from ._random import RandomDistiller
+from ._matching import DCDistiller, DMDistiller, MTTDistiller, FreDDistiller, dc_loops
 
 __all__ = [
+    "BaseClassDistiller",
+    "RandomDistiller",
+    "DCDistiller",
+    "DMDistiller",
+    "MTTDistiller",
+    "FreDDistiller",
+    "dc_loops",
     "ClassificationRecipe",
     "SYNTHETIC_RECIPES",
     "FULL_DATA_RECIPES",

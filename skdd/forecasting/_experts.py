@@ -8,15 +8,15 @@ vectors (``n_experts × (epochs + 1) × n_params``).
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from ..nn import make_forecasting_backbone
-from ..objectives import parameters_of
+from ..objectives import ExpertTrajectories as _ExpertTrajectories
 from ._protocol import TrainingRecipe, train_forecaster
 
 
-class ExpertTrajectories(nn.Module):
-    """Flat snapshots of expert training runs, with the template model to unflatten them.
+class ExpertTrajectories(_ExpertTrajectories):
+    """Expert trajectories of a forecasting backbone (see
+    :class:`skdd.objectives.ExpertTrajectories`), trained with the forecasting trainer.
 
     Attributes
     ----------
@@ -24,36 +24,6 @@ class ExpertTrajectories(nn.Module):
     model : torch.nn.Module
         The backbone whose parameter layout the snapshots follow.
     """
-
-    def __init__(self, model, snapshots):
-        super().__init__()
-        self.model = model
-        self.register_buffer("snapshots", snapshots)
-        self._layout = [(name, p.shape, p.numel()) for name, p in model.named_parameters()
-                        if p.requires_grad]
-
-    @property
-    def n_experts(self):
-        return self.snapshots.shape[0]
-
-    @property
-    def n_epochs(self):
-        return self.snapshots.shape[1] - 1
-
-    @property
-    def nbytes(self):
-        return self.snapshots.numel() * self.snapshots.element_size()
-
-    def params(self, expert, epoch):
-        """Parameters ``{name: tensor}`` of ``expert`` after ``epoch`` epochs."""
-        return self.unflatten(self.snapshots[expert, epoch])
-
-    def unflatten(self, flat):
-        out, offset = {}, 0
-        for name, shape, size in self._layout:
-            out[name] = flat[offset:offset + size].view(shape)
-            offset += size
-        return out
 
     @classmethod
     def for_estimator(cls, est, series, device):
@@ -73,21 +43,13 @@ class ExpertTrajectories(nn.Module):
         """
         series = torch.as_tensor(series, dtype=torch.float32, device=device)
         recipe = TrainingRecipe(epochs=epochs, lr=lr, batch_size=batch_size, optimizer="sgd")
-        runs = []
-        template = None
-        for _ in range(n_experts):
-            model = make_forecasting_backbone(backbone, seq_len, pred_len, series.shape[1],
-                                              **(model_kwargs or {})).to(device)
-            if template is None:
-                template = model
-            snaps = []
 
-            def record(epoch, m, snaps=snaps):
-                snaps.append(torch.cat([p.detach().flatten()
-                                        for p in parameters_of(m).values()]))
+        def make_model():
+            return make_forecasting_backbone(backbone, seq_len, pred_len, series.shape[1],
+                                             **(model_kwargs or {})).to(device)
 
+        def train(model, record):
             train_forecaster(model, series, recipe, seq_len=seq_len, pred_len=pred_len,
                              device=device, on_epoch_end=record)
-            runs.append(torch.stack(snaps))
-        template.train()
-        return cls(template, torch.stack(runs))
+
+        return cls.collect(make_model, train, n_experts)

@@ -5,7 +5,7 @@ import torch
 
 from ..base import BaseForecastDistiller, data_fingerprint
 from ..nn import check_forecasting_backbone
-from ..objectives import TrajectoryMatching
+from ..objectives import TrajectoryMatching, check_expert_schedule
 from ..parametrization import TimeDomain, WithLearnableStep
 from ..utils import check_positive_float, check_positive_int
 from ._experts import ExpertTrajectories
@@ -100,15 +100,7 @@ class MTTDistiller(BaseForecastDistiller):
             check_positive_int(getattr(self, name), name)
         for name in ("lr", "syn_lr", "lr_lr", "inner_lr"):
             check_positive_float(getattr(self, name), name)
-        if self.expert_span > self.expert_epochs:
-            raise ValueError(f"expert_span={self.expert_span} exceeds expert_epochs="
-                             f"{self.expert_epochs}.")
-        if self.max_start_epoch is not None:
-            check_positive_int(self.max_start_epoch, "max_start_epoch", minimum=0)
-            if self.max_start_epoch + self.expert_span > self.expert_epochs:
-                raise ValueError(f"max_start_epoch + expert_span = "
-                                 f"{self.max_start_epoch + self.expert_span} exceeds "
-                                 f"expert_epochs={self.expert_epochs}.")
+        check_expert_schedule(self.expert_epochs, self.expert_span, self.max_start_epoch)
         check_forecasting_backbone(self.backbone)
         return out
 

@@ -4,7 +4,10 @@ from ._trajectory import (
     unroll_sgd,
     normalized_parameter_distance,
     TrajectoryMatching,
+    ExpertTrajectories,
+    check_expert_schedule,
 )
+from ._matching import gradient_distance, GradientMatching, class_means, DistributionMatching
 from ._harmonic import top_k_harmonics, harmonic_filter, harmonic_loss
 
 __all__ = [
@@ -12,6 +15,12 @@ __all__ = [
     "unroll_sgd",
     "normalized_parameter_distance",
     "TrajectoryMatching",
+    "ExpertTrajectories",
+    "check_expert_schedule",
+    "gradient_distance",
+    "GradientMatching",
+    "class_means",
+    "DistributionMatching",
     "top_k_harmonics",
     "harmonic_filter",
     "harmonic_loss",

@@ -13,6 +13,22 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from ..utils import check_positive_int
+
+
+def check_expert_schedule(expert_epochs, expert_span, max_start_epoch=None):
+    """Check that students starting at or before ``max_start_epoch`` and matching
+    ``expert_span`` epochs stay within experts of ``expert_epochs`` epochs."""
+    expert_epochs = check_positive_int(expert_epochs, "expert_epochs")
+    expert_span = check_positive_int(expert_span, "expert_span")
+    if expert_span > expert_epochs:
+        raise ValueError(f"expert_span={expert_span} exceeds expert_epochs={expert_epochs}.")
+    if max_start_epoch is not None:
+        max_start_epoch = check_positive_int(max_start_epoch, "max_start_epoch", minimum=0)
+        if max_start_epoch + expert_span > expert_epochs:
+            raise ValueError(f"max_start_epoch + expert_span = {max_start_epoch + expert_span} "
+                             f"exceeds expert_epochs={expert_epochs}.")
+
 
 def parameters_of(model, detach=True):
     """The trainable parameters of ``model`` as an ordered ``{name: tensor}`` dict."""
@@ -123,3 +139,97 @@ class TrajectoryMatching:
         """Normalised distance between the synthetic end point and ``target``."""
         student = self.student_steps(start, synthetic_batches, lr)
         return normalized_parameter_distance(student, target, start)
+
+
+class ExpertTrajectories(nn.Module):
+    """Flat snapshots of expert training runs, with the template model to unflatten them.
+
+    The stored, compact form of trajectory matching's experts: the parameters of
+    ``n_experts`` training runs after every epoch, as flat float32 vectors
+    (``n_experts × (epochs + 1) × n_params``). Built by :meth:`collect` from any trainer
+    that calls back after each epoch; the forecasting and classification distillers
+    each train theirs with the project's one trainer of their task.
+
+    Attributes
+    ----------
+    snapshots : tensor of shape (n_experts, epochs + 1, n_params)
+    model : torch.nn.Module
+        The backbone whose parameter layout the snapshots follow.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdd.objectives import ExpertTrajectories
+    >>> def train(model, record):
+    ...     record(0, model)
+    ...     for epoch in range(3):
+    ...         with torch.no_grad():
+    ...             model.weight.add_(1.0)
+    ...         record(epoch + 1, model)
+    >>> ex = ExpertTrajectories.collect(lambda: torch.nn.Linear(2, 1), train, n_experts=2)
+    >>> ex.snapshots.shape, ex.n_epochs
+    (torch.Size([2, 4, 3]), 3)
+    """
+
+    def __init__(self, model, snapshots):
+        super().__init__()
+        self.model = model
+        self.register_buffer("snapshots", snapshots)
+        self._layout = [(name, p.shape, p.numel()) for name, p in model.named_parameters()
+                        if p.requires_grad]
+
+    @classmethod
+    def collect(cls, make_model, train, n_experts):
+        """Train ``n_experts`` models and keep their parameters after every epoch.
+
+        Parameters
+        ----------
+        make_model : callable
+            ``make_model() -> torch.nn.Module``, a freshly initialised model.
+        train : callable
+            ``train(model, record)`` trains ``model`` in place and calls
+            ``record(epoch, model)`` before training (epoch 0) and after every epoch.
+        n_experts : int
+        """
+        runs, template = [], None
+        for _ in range(int(n_experts)):
+            model = make_model()
+            template = model if template is None else template
+            snaps = []
+
+            def record(epoch, m, snaps=snaps):
+                snaps.append(torch.cat([p.detach().flatten()
+                                        for p in parameters_of(m).values()]))
+
+            train(model, record)
+            if not snaps:
+                raise ValueError("train() recorded no snapshot; it must call record(epoch, model).")
+            runs.append(torch.stack(snaps))
+        if template is None:
+            raise ValueError("n_experts must be at least 1.")
+        template.train()
+        return cls(template, torch.stack(runs))
+
+    @property
+    def n_experts(self):
+        return self.snapshots.shape[0]
+
+    @property
+    def n_epochs(self):
+        return self.snapshots.shape[1] - 1
+
+    @property
+    def nbytes(self):
+        """Memory of the stored snapshots in bytes."""
+        return self.snapshots.numel() * self.snapshots.element_size()
+
+    def params(self, expert, epoch):
+        """Parameters ``{name: tensor}`` of ``expert`` after ``epoch`` epochs."""
+        return self.unflatten(self.snapshots[expert, epoch])
+
+    def unflatten(self, flat):
+        out, offset = {}, 0
+        for name, shape, size in self._layout:
+            out[name] = flat[offset:offset + size].view(shape)
+            offset += size
+        return out

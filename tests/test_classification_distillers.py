@@ -1,0 +1,228 @@
+"""Classification distillers: Random, DC, DM, MTT (TM) and FreD over each objective."""
+import numpy as np
+import pytest
+import torch
+
+from skdd import FreDDistiller
+from skdd.classification import (
+    DCDistiller,
+    DMDistiller,
+    MTTDistiller,
+    RandomDistiller,
+    evaluate_classifier,
+    fit_classifier,
+)
+from skdd.classification import _matching
+from skdd.datasets import load_digits_images
+from skdd.objectives import DistributionMatching, GradientMatching, gradient_distance
+
+NET = dict(net_width=16, net_depth=2)
+TM = dict(n_experts=2, expert_epochs=3, syn_steps=3, expert_span=1)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X_train, X_test, y_train, y_test = load_digits_images()
+    return X_train, X_test, y_train, y_test
+
+
+@pytest.fixture(scope="module")
+def small_digits(digits):
+    X, _, y, _ = digits
+    keep = np.concatenate([np.flatnonzero(y == c)[:12] for c in range(4)])
+    return X[keep], y[keep]
+
+
+def _make(name, **kw):
+    base = dict(random_state=0, device="cpu", **NET)
+    base.update(kw)
+    if name == "dc":
+        return DCDistiller(batch_real=8, **base)
+    if name == "dm":
+        return DMDistiller(batch_real=8, **base)
+    if name == "tm":
+        return MTTDistiller(**TM, **base)
+    return FreDDistiller(objective=name.split("-")[1], n_coefficients=32, batch_real=8, **TM,
+                         **base)
+
+
+ALL = ["dc", "dm", "tm", "fred-dc", "fred-dm", "fred-tm"]
+
+
+# ----------------------------------------------------------------------------------
+# the objectives
+def test_gradient_distance_is_layerwise_cosine():
+    g = [torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.ones(2)]
+    assert float(gradient_distance(g, g)) == pytest.approx(0.0, abs=1e-5)
+    # rows orthogonal: 1 - cos = 1 per row; the bias is ignored
+    h = [torch.tensor([[0.0, 1.0], [1.0, 0.0]]), -torch.ones(2)]
+    assert float(gradient_distance(g, h)) == pytest.approx(2.0, abs=1e-5)
+    with pytest.raises(ValueError, match="2\\+ dimensions"):
+        gradient_distance([torch.ones(3)], [torch.ones(3)])
+
+
+def test_matching_losses_vanish_on_real_data():
+    from skdd.nn import ConvNet
+
+    torch.manual_seed(0)
+    net = ConvNet(1, 2, 8, width=8, depth=2)
+    X, y = torch.randn(12, 1, 8, 8), torch.arange(12) % 2
+    assert float(DistributionMatching(net.embed).loss(X, y, X, y, 2).detach()) < 1e-8
+    # DC's 1e-6 in the cosine's denominator leaves a small residue on tiny gradient rows
+    same = float(GradientMatching(net).loss(X, y, X, y).detach())
+    Z = torch.randn(12, 1, 8, 8)
+    assert same < 0.01 * float(GradientMatching(net).loss(X, y, Z, y).detach())
+    assert float(DistributionMatching(net.embed).loss(X, y, Z, y, 2).detach()) > 1e-4
+
+
+@pytest.mark.parametrize("name", ["dc", "dm", "tm"])
+def test_each_objective_decreases(small_digits, name):
+    X, y = small_digits
+    kw = dict(ipc=2, max_iter=40, init="noise")
+    if name == "dc":
+        kw.update(outer_loop=5, inner_loop=5)
+    d = _make(name, **kw).fit(X, y)
+    curve = d.loss_curve_
+    assert curve.shape == (40,) and np.isfinite(curve).all()
+    assert curve[-10:].mean() < 0.8 * curve[:10].mean(), curve
+
+
+# ----------------------------------------------------------------------------------
+# the estimators
+@pytest.mark.parametrize("name", ALL)
+def test_shapes_labels_and_reproducibility(small_digits, name):
+    X, y = small_digits
+    labels = np.array(["zero", "one", "two", "three"])[y]
+    a = _make(name, ipc=1, max_iter=3).fit(X, labels)
+    b = _make(name, ipc=1, max_iter=3).fit(X, labels)
+    np.testing.assert_array_equal(a.X_syn_, b.X_syn_)
+    assert a.X_syn_.dtype == np.float32 and a.X_syn_.shape[1:] == (1, 8, 8)
+    assert set(a.y_syn_) == set(labels)
+    counts = np.unique(a.y_syn_, return_counts=True)[1]
+    assert (counts == counts[0]).all()
+    if name.startswith("fred"):
+        # the budget of 1 image per class (64 floats) holds floor(64 / 32) = 2 instances
+        assert a.n_per_class_ == 2 and a.n_stored_ == 4 * 2 * 32
+        assert a.n_stored_ <= 4 * 64
+    else:
+        assert len(a.y_syn_) == 4 and a.n_stored_ == 4 * 64
+    X_syn, y_syn = a.fit_resample(X, labels)
+    np.testing.assert_array_equal(X_syn, a.X_syn_)
+    c = _make(name, ipc=1, max_iter=3, random_state=1).fit(X, labels)
+    assert not np.array_equal(a.X_syn_, c.X_syn_)
+
+
+def test_series_and_tabular_input():
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 1, 32)
+    y = np.repeat([0, 1], 10)
+    X = np.sin(2 * np.pi * (2 + 3 * y)[:, None, None] * t) + 0.1 * rng.normal(size=(20, 2, 32))
+    fred = FreDDistiller(ipc=1, objective="dm", n_coefficients=8, max_iter=3, batch_real=4,
+                         random_state=0, device="cpu", **NET).fit(X, y)
+    assert fred.X_syn_.shape == (8, 2, 32) and fred.n_per_class_ == 4
+    flat = X[:, 0, :]
+    dm = DMDistiller(ipc=2, max_iter=2, batch_real=4, random_state=0, device="cpu",
+                     net_width=8, net_depth=2).fit(flat, y)
+    assert dm.X_syn_.shape == (4, 32)
+    rnd = RandomDistiller(ipc=3, random_state=0).fit(flat, y)
+    assert rnd.X_syn_.shape == (6, 32)
+    np.testing.assert_allclose(rnd.X_syn_, flat[rnd.indices_], rtol=1e-6)
+
+
+def test_fred_beats_random_on_digits(digits):
+    X_train, X_test, y_train, y_test = digits
+
+    def accuracy(X_syn, y_syn):
+        net, _ = fit_classifier(X_syn, y_syn, n_classes=10, random_state=0,
+                                model_kwargs=dict(width=32, depth=2))
+        return evaluate_classifier(net, X_test, y_test)["acc"]
+
+    rnd = accuracy(*RandomDistiller(ipc=1, random_state=0).fit_resample(X_train, y_train))
+    fred = FreDDistiller(ipc=1, objective="dm", n_coefficients=32, max_iter=100, lr=3.0,
+                         net_width=32, net_depth=2, random_state=0, device="cpu")
+    acc = accuracy(*fred.fit_resample(X_train, y_train))
+    assert acc > rnd + 0.05, (acc, rnd)
+
+
+def test_dc_interrupt_and_resume_matches_uninterrupted(small_digits, tmp_path, monkeypatch):
+    X, y = small_digits
+    kw = dict(ipc=2, max_iter=6, outer_loop=3, inner_loop=2)
+    full = _make("dc", **kw).fit(X, y)
+    ckpt = tmp_path / "dc.ckpt"
+    original = GradientMatching.loss
+    calls = {"n": 0}
+
+    def interrupting(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 4 * 4 + 1:  # first class of iteration 4 (a network mid-cycle)
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(GradientMatching, "loss", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        _make("dc", checkpoint_path=ckpt, checkpoint_every=2, **kw).fit(X, y)
+    monkeypatch.setattr(GradientMatching, "loss", original)
+    assert torch.load(ckpt, weights_only=True)["iteration"] == 4
+    resumed = _make("dc", checkpoint_path=ckpt, checkpoint_every=2, **kw).fit(X, y)
+    np.testing.assert_allclose(resumed.X_syn_, full.X_syn_, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(resumed.loss_curve_, full.loss_curve_, rtol=1e-5)
+
+
+def test_expert_cache_does_not_change_the_result(small_digits, tmp_path):
+    X, y = small_digits
+    plain = _make("tm", ipc=1, max_iter=3).fit(X, y)
+    cached = _make("tm", ipc=1, max_iter=3, expert_cache=tmp_path).fit(X, y)
+    files = list(tmp_path.glob("experts-*.pt"))
+    assert len(files) == 1
+    again = _make("fred-tm", ipc=1, max_iter=3, expert_cache=tmp_path).fit(X, y)
+    assert len(list(tmp_path.glob("experts-*.pt"))) == 1  # FreD reuses the same experts
+    reloaded = _make("tm", ipc=1, max_iter=3, expert_cache=tmp_path).fit(X, y)
+    for d in (cached, reloaded):
+        np.testing.assert_array_equal(d.X_syn_, plain.X_syn_)
+    assert plain.expert_buffer_bytes_ == 2 * 4 * again.expert_buffer_bytes_ // 8
+    assert plain.syn_lr_ > 0
+
+
+# ----------------------------------------------------------------------------------
+# bad input
+@pytest.mark.parametrize("cls", [RandomDistiller, DMDistiller, FreDDistiller])
+def test_bad_input_is_rejected_clearly(small_digits, cls):
+    X, y = small_digits
+    kw = {} if cls is RandomDistiller else dict(max_iter=1, device="cpu", **NET)
+    with pytest.raises(ValueError, match="fewer than the budget"):
+        cls(ipc=13, **kw).fit(X, y)
+    with pytest.raises(ValueError, match="one class"):
+        cls(**kw).fit(X, np.zeros(len(X)))
+    with pytest.raises(ValueError, match="5-D"):
+        cls(**kw).fit(X[:, None], y)
+    bad = X.copy()
+    bad[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        cls(**kw).fit(bad, y)
+    with pytest.raises(ValueError, match="ipc"):
+        cls(ipc=0, **kw).fit(X, y)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        cls(**kw).fit(X, np.linspace(0, 1, len(X)))
+
+
+def test_bad_parameters_are_rejected_clearly(small_digits):
+    X, y = small_digits
+    with pytest.raises(ValueError, match="objective"):
+        FreDDistiller(objective="kd", **NET).fit(X, y)
+    with pytest.raises(ValueError, match="n_coefficients=65 exceeds"):
+        FreDDistiller(n_coefficients=65, max_iter=1, **NET).fit(X, y)
+    with pytest.raises(ValueError, match="fraction"):
+        FreDDistiller(n_coefficients=1.5, max_iter=1, **NET).fit(X, y)
+    with pytest.raises(ValueError, match="expert_span"):
+        MTTDistiller(expert_epochs=2, expert_span=3, **NET).fit(X, y)
+    with pytest.raises(ValueError, match="init"):
+        DMDistiller(init="zeros", **NET).fit(X, y)
+    with pytest.raises(ValueError, match="lr_net"):
+        DCDistiller(lr_net=-1, **NET).fit(X, y)
+
+
+def test_dc_loops_table():
+    assert _matching.dc_loops(1) == (1, 1)
+    assert _matching.dc_loops(10) == (10, 50)
+    assert _matching.dc_loops(30) == (30, 20)
+    assert _matching.dc_loops(20) == (20, 25)
