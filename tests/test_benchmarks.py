@@ -122,3 +122,27 @@ def test_scaling_plot_writes_a_png(splits, tmp_path):
     out = tmp_path / "scaling.png"
     main(["report", *map(str, paths), "--scaling-plot", str(out)])
     assert out.exists() and out.stat().st_size > 1000
+
+
+def test_classify_task_writes_the_requested_json(tmp_path):
+    import json
+
+    from skdd.benchmarks.__main__ import main
+    from skdd.benchmarks._classify import run_classify_benchmark
+
+    out = tmp_path / "fred.json"
+    params = '{"max_iter": 2, "net_width": 8, "net_depth": 2, "n_coefficients": 32}'
+    assert main(["classify", "--dataset", "digits", "--distiller", "fred", "--objective", "dm",
+                 "--ipc", "1", "--seeds", "0,1", "--params", params, "--eval-model",
+                 '{"width": 8}', "--recipe", '{"epochs": 2}', "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["task"] == "classify" and res["objective"] == "dm" and res["ipc"] == 1
+    assert len(res["results"]["convnet"]["acc"]) == 2 and len(res["distill_seconds"]) == 2
+    assert res["n_synthetic"] == [20, 20] and res["n_stored"][0] <= res["n_real_floats_budget"]
+    full = run_classify_benchmark("digits", "full", seeds=[0], recipe={"epochs": 1},
+                                  eval_model_kwargs={"width": 8}, eval_split="val", log=None)
+    assert full["n_synthetic"] == [1347 - 270] and full["ipc"] is None  # 20% held out
+    with pytest.raises(ValueError, match="objective"):
+        run_classify_benchmark("digits", "dm", objective="dc", seeds=[0], log=None)
+    with pytest.raises(ValueError, match="unknown"):
+        run_classify_benchmark("digits", "kd", seeds=[0], log=None)

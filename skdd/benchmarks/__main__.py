@@ -50,6 +50,25 @@ def build_parser():
     r.add_argument("--scaling-plot", default=None, metavar="PNG",
                    help="also plot error against synthetic length M (one dataset) to PNG")
     r.add_argument("--model", default="dlinear", help="evaluation model of the scaling plot")
+    c = sub.add_parser("classify", help="classification protocol (train a ConvNet on the "
+                                        "synthetic set, test on the real test split)")
+    c.add_argument("--dataset", default="mnist10k",
+                   help="mnist10k, digits, or a UCR/UEA set bundled with sktime (GunPoint, ...)")
+    c.add_argument("--distiller", default="random", help="registered distiller name or 'full'")
+    c.add_argument("--objective", default=None, choices=["dc", "dm", "tm"],
+                   help="FreD's matching objective (with --distiller fred)")
+    c.add_argument("--ipc", type=int, default=1, help="budget: real-size samples per class")
+    c.add_argument("--seeds", type=_int_list, default=[0, 1, 2])
+    c.add_argument("--params", default="{}", help="JSON object of extra distiller parameters")
+    c.add_argument("--eval-model", default="{}",
+                   help="JSON ConvNet arguments of the evaluation network (width, depth, ...)")
+    c.add_argument("--recipe", default="{}", help="JSON overrides of the evaluation recipe")
+    c.add_argument("--eval-split", choices=["test", "val"], default="test",
+                   help="'val' holds out 20%% of the training split; never tune on 'test'")
+    c.add_argument("--data-home", default=None, help="folder holding mnist/*.gz")
+    c.add_argument("--device", default="auto")
+    c.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1)")
+    c.add_argument("--json", default=None, help="write the result to this JSON file")
     return parser
 
 
@@ -57,6 +76,8 @@ def main(argv=None):
     from ._forecast import format_forecast_table, run_forecast_benchmark
 
     args = build_parser().parse_args(argv)
+    if args.task == "classify":
+        return _classify_main(args)
     if args.task == "report":
         from ._report import forecast_report
 
@@ -94,10 +115,31 @@ def main(argv=None):
         seeds=args.seeds, params=params, data_home=args.data_home, device=args.device,
         eval_split=args.eval_split, recipe=recipe, splits=splits, n_threads=args.threads)
     print(format_forecast_table(result))
-    if args.json:
-        with open(args.json, "w") as fh:
+    _write_json(result, args.json)
+    return 0
+
+
+def _write_json(result, path):
+    if path:
+        with open(path, "w") as fh:
             json.dump(result, fh, indent=2)
-        print(f"wrote {args.json}")
+        print(f"wrote {path}")
+
+
+def _classify_main(args):
+    from ._classify import format_classify_table, run_classify_benchmark
+
+    try:
+        params, model, recipe = (json.loads(args.params), json.loads(args.eval_model),
+                                 json.loads(args.recipe))
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"--params/--eval-model/--recipe must be JSON objects: {exc}")
+    result = run_classify_benchmark(
+        args.dataset, args.distiller, ipc=args.ipc, objective=args.objective, seeds=args.seeds,
+        params=params, data_home=args.data_home, device=args.device, eval_split=args.eval_split,
+        eval_model_kwargs=model, recipe=recipe, n_threads=args.threads)
+    print(format_classify_table(result))
+    _write_json(result, args.json)
     return 0
 
 

@@ -43,3 +43,33 @@ register_forecast_distiller("hdt-base", _forecasting_factory(
     lr=0.03))
 register_forecast_distiller("hdt-noharm", _forecasting_factory("HarmonicDistiller",
                                                                harmonic_weight=0.0))
+
+CLASSIFY_DISTILLERS = {}
+
+
+def register_classify_distiller(name, factory):
+    """Register ``factory(ipc, random_state, device, **params)`` returning an unfitted
+    classification distiller; ``name`` becomes a ``--distiller`` of the ``classify`` task.
+    The name ``full`` is reserved for the full-data reference."""
+    key = str(name).lower()
+    if key == "full":
+        raise ValueError("'full' is reserved for the full-data reference.")
+    CLASSIFY_DISTILLERS[key] = factory
+    return factory
+
+
+def _classification_factory(class_name, **fixed):
+    def factory(ipc, random_state, device, **params):
+        from .. import classification
+
+        cls = getattr(classification, class_name)
+        return cls(ipc=ipc, random_state=random_state, device=device, **{**fixed, **params})
+
+    return factory
+
+
+register_classify_distiller("random", _classification_factory("RandomDistiller"))
+register_classify_distiller("dc", _classification_factory("DCDistiller"))
+register_classify_distiller("dm", _classification_factory("DMDistiller"))
+register_classify_distiller("tm", _classification_factory("MTTDistiller"))
+register_classify_distiller("fred", _classification_factory("FreDDistiller"))

@@ -1,0 +1,155 @@
+"""The ``classify`` task: distil a labelled training split, train a fresh ConvNet on the
+synthetic set with the protocol's fixed recipe, and score it on the real test split."""
+from __future__ import annotations
+
+import platform
+import time
+
+import numpy as np
+
+from ._forecast import _pm, _versions
+from ._registry import CLASSIFY_DISTILLERS
+
+#: Evaluation ConvNet settings per dataset (8x8 digits are too small for depth 3).
+_EVAL_MODEL_KWARGS = {"digits": {"depth": 2}}
+
+
+def load_classification_splits(dataset, data_home=None):
+    """``(X_train, X_test, y_train, y_test, name)`` for "mnist10k", "digits" or a UCR/UEA
+    set bundled with sktime (e.g. "GunPoint")."""
+    from ..datasets import load_digits_images, load_mnist, load_ucr
+
+    key = str(dataset).lower()
+    if key in ("mnist10k", "mnist"):
+        return (*load_mnist(data_home=data_home), "mnist10k")
+    if key == "digits":
+        return (*load_digits_images(), "digits")
+    X_train, X_test, y_train, y_test = load_ucr(dataset)
+    return X_train, X_test, y_train, y_test, str(dataset)
+
+
+def _validation_split(X, y, seed=0, fraction=0.2):
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(X, y, test_size=fraction, stratify=y, random_state=seed)
+
+
+def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(0, 1, 2),
+                           params=None, data_home=None, device="cpu", eval_split="test",
+                           eval_model_kwargs=None, recipe=None, n_threads=None, splits=None,
+                           log=print):
+    """Run the classification protocol for one distiller and return the JSON-ready result.
+
+    Parameters
+    ----------
+    dataset : str
+        "mnist10k", "digits" or a bundled UCR/UEA name (ignored when ``splits`` is given).
+    distiller : str
+        A name in :data:`CLASSIFY_DISTILLERS`, or "full" (the whole training split with
+        the full-data recipe).
+    ipc : int
+        Budget in real-size samples per class.
+    objective : {"dc", "dm", "tm"}, optional
+        FreD's matching objective (``fred`` only).
+    seeds : sequence of int
+        Each seed drives the distiller and the evaluation network's initialisation.
+    params : dict, optional
+        Extra distiller parameters.
+    eval_split : {"test", "val"}
+        "val" holds out 20% of the training split (stratified, fixed seed 0), distils on
+        the rest and scores there: for choosing settings, never on the test split.
+    eval_model_kwargs : dict, optional
+        ConvNet arguments of the evaluation network (default: width 128, depth 3; depth 2
+        on 8x8 digits).
+    recipe : dict, optional
+        Overrides of the evaluation recipe's fields.
+    splits : tuple, optional
+        Pre-loaded ``(X_train, X_test, y_train, y_test, name)`` (tests).
+    """
+    from dataclasses import replace
+
+    from ..classification import evaluate_classifier, fit_classifier, get_recipe
+    from ..utils import resolve_device
+
+    name = str(distiller).lower()
+    if name != "full" and name not in CLASSIFY_DISTILLERS:
+        raise ValueError(f"distiller={distiller!r} is unknown; choose one of "
+                         f"{sorted(CLASSIFY_DISTILLERS) + ['full']}.")
+    if eval_split not in ("test", "val"):
+        raise ValueError(f"eval_split={eval_split!r} must be 'test' or 'val'.")
+    if objective is not None and name != "fred":
+        raise ValueError(f"objective={objective!r} applies to the 'fred' distiller only.")
+    params = dict(params or {})
+    X_train, X_test, y_train, y_test, data_name = splits if splits is not None else \
+        load_classification_splits(dataset, data_home)
+    if eval_split == "val":
+        X_train, X_test, y_train, y_test = _validation_split(X_train, y_train)
+    n_classes = int(len(np.unique(y_train)))
+    dev = resolve_device(device)
+    model_kwargs = dict(_EVAL_MODEL_KWARGS.get(data_name.lower(), {}), **(eval_model_kwargs or {}))
+    data_kind = "full" if name == "full" else "synthetic"
+    eval_recipe = replace(get_recipe("convnet", data_kind), **(recipe or {}))
+
+    acc, loss, train_seconds, distill_seconds, n_syn = [], [], [], [], []
+    extra = {"n_stored": [], "expert_buffer_bytes": []}
+    for seed in seeds:
+        start = time.perf_counter()
+        if name == "full":
+            X_syn, y_syn = X_train, y_train
+        else:
+            kwargs = dict(params)
+            if objective is not None:
+                kwargs["objective"] = objective
+            est = CLASSIFY_DISTILLERS[name](ipc=ipc, random_state=seed, device=str(dev),
+                                            **kwargs)
+            X_syn, y_syn = est.fit_resample(X_train, y_train)
+            extra["n_stored"].append(int(getattr(est, "n_stored_", np.asarray(X_syn).size)))
+            if hasattr(est, "expert_buffer_bytes_"):
+                extra["expert_buffer_bytes"].append(int(est.expert_buffer_bytes_))
+        distill_seconds.append(time.perf_counter() - start)
+        n_syn.append(int(len(y_syn)))
+        net, hist = fit_classifier(X_syn, y_syn, n_classes=n_classes, recipe=eval_recipe,
+                                   model_kwargs=model_kwargs, device=dev, random_state=seed,
+                                   n_threads=n_threads)
+        scores = evaluate_classifier(net, X_test, y_test)
+        acc.append(scores["acc"])
+        loss.append(scores["loss"])
+        train_seconds.append(hist["train_seconds"])
+        if log is not None:
+            log(f"[{data_name} {name}{'-' + objective if objective else ''} ipc={ipc} "
+                f"seed={seed}] convnet: acc={scores['acc']:.4f} (distil "
+                f"{distill_seconds[-1]:.1f}s, train {hist['train_seconds']:.1f}s, "
+                f"{len(y_syn)} samples)")
+    return {
+        "task": "classify",
+        "dataset": data_name,
+        "distiller": name,
+        "objective": objective,
+        "ipc": ipc if name != "full" else None,
+        "params": params,
+        "seeds": list(seeds),
+        "eval_split": eval_split,
+        "eval_model": {"name": "convnet", **model_kwargs},
+        "recipe": eval_recipe.as_dict(),
+        "n_synthetic": n_syn,
+        "n_stored": extra["n_stored"],
+        "n_real_floats_budget": (int(ipc * n_classes * np.prod(np.shape(X_train)[1:]))
+                                 if name != "full" else None),
+        "expert_buffer_bytes": extra["expert_buffer_bytes"],
+        "distill_seconds": distill_seconds,
+        "results": {"convnet": {"acc": acc, "loss": loss, "train_seconds": train_seconds}},
+        "device": str(dev),
+        "machine": platform.platform(),
+        "versions": _versions(),
+    }
+
+
+def format_classify_table(result):
+    """A plain-text summary (mean ± std over seeds) of a classify benchmark result."""
+    label = result["distiller"] + (f"-{result['objective']}" if result.get("objective") else "")
+    r = result["results"]["convnet"]
+    return (f"{result['dataset']}  {label}  ipc={result['ipc']}  split={result['eval_split']}  "
+            f"seeds={result['seeds']}\n"
+            f"convnet acc {_pm(np.asarray(r['acc']) * 100, 1)} %   distil "
+            f"{np.mean(result['distill_seconds']):.1f}s   synthetic samples "
+            f"{result['n_synthetic'][0]}")
