@@ -79,9 +79,10 @@ def main(argv=None):
     if args.task == "classify":
         return _classify_main(args)
     if args.task == "report":
-        from ._report import forecast_report
+        from ._report import classify_report, forecast_report
 
         print(forecast_report(args.paths, metric=args.metric))
+        print(classify_report(args.paths))
         if args.scaling_plot:
             from ._report import scaling_plot
 

@@ -75,6 +75,58 @@ def forecast_report(paths, metric="mse"):
     return "\n".join(out)
 
 
+def classify_report(paths):
+    """One markdown table per dataset: rows are methods, columns budgets (ipc).
+
+    Cells are test accuracy in % (mean ± std over seeds), the mean distillation time and
+    the number of synthetic samples; the full-data row spans every column. Parameters are
+    listed under the table when a row used non-default ones.
+    """
+    runs = defaultdict(dict)
+    for path in paths:
+        with open(path) as fh:
+            res = json.load(fh)
+        if res.get("task") != "classify":
+            continue
+        label = res["distiller"] + (f"+{res['objective']}" if res.get("objective") else "")
+        if res["distiller"] == "fred":
+            label = f"FreD ({res['objective'].upper()})"
+        elif res["distiller"] != "full":
+            label = res["distiller"].upper() if res["distiller"] != "random" else "Random"
+        else:
+            label = "Full data"
+        runs[res["dataset"]][(label, res["ipc"])] = res
+    order = ["Random", "DC", "FreD (DC)", "DM", "FreD (DM)", "TM", "FreD (TM)", "Full data"]
+    out = []
+    for dataset, cells in sorted(runs.items()):
+        ipcs = sorted({ipc for (_, ipc) in cells if ipc is not None})
+        labels = sorted({lab for (lab, _) in cells},
+                        key=lambda lab: (order.index(lab) if lab in order else len(order), lab))
+        out.append(f"**{dataset}**: ConvNet test accuracy % (mean ± std over seeds), distillation "
+                   "seconds per seed, synthetic samples\n")
+        out.append("| method | " + " | ".join(f"ipc {i}" for i in ipcs) + " |")
+        out.append("|---|" + "---|" * len(ipcs))
+        notes = []
+        for lab in labels:
+            row = []
+            for ipc in ipcs:
+                r = cells.get((lab, ipc)) or cells.get((lab, None))
+                if r is None:
+                    row.append("")
+                    continue
+                acc = np.asarray(r["results"]["convnet"]["acc"]) * 100
+                row.append(f"{_pm(acc, 1)} ({np.mean(r['distill_seconds']):.0f} s, "
+                           f"{r['n_synthetic'][0]})")
+                if r.get("params"):
+                    notes.append(f"{lab} ipc {ipc}: {json.dumps(r['params'], sort_keys=True)}")
+            out.append(f"| {lab} | " + " | ".join(row) + " |")
+        if notes:
+            out.append("")
+            out += [f"- {n}" for n in notes]
+        out.append("")
+    return "\n".join(out)
+
+
 def scaling_plot(paths, out, model="dlinear", metric="mse", ax=None):
     """Plot test error against the synthetic length M, one line per distiller.
 
