@@ -10,6 +10,7 @@ owns the learnable tensors and a loss closure.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -23,11 +24,46 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .utils import check_positive_int, resolve_device, seeded, torch_threads
 
-__all__ = ["BaseDistiller", "BaseForecastDistiller"]
+__all__ = ["BaseDistiller", "BaseForecastDistiller", "observe_optimization"]
 
 # Parameters that change how a fit is run or reported but not what it computes; they
 # are left out of a checkpoint's fingerprint so a resumed fit may change them.
 _RUN_ONLY_PARAMS = frozenset({"verbose", "checkpoint_path", "checkpoint_every", "n_threads"})
+
+
+_OBSERVERS = []
+
+
+@contextlib.contextmanager
+def observe_optimization(callback):
+    """Call ``callback(distiller, iteration, synthetic)`` after every update of any
+    distiller's optimisation loop run inside the block.
+
+    ``iteration`` counts completed updates (1 after the first); ``synthetic`` is the
+    module that renders the synthetic data (call it under ``torch.no_grad()``). The
+    callback must not draw from torch's random number generator (that would change the
+    run it observes). Use it to monitor a distillation (e.g. how a property of the
+    synthetic data evolves) without changing the estimator's parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdd import HarmonicDistiller
+    >>> from skdd.base import observe_optimization
+    >>> from skdd.datasets import make_seasonal_series
+    >>> seen = []
+    >>> est = HarmonicDistiller(length=40, seq_len=12, pred_len=12, n_harmonics=4, max_iter=3,
+    ...                         n_experts=1, expert_epochs=1, batch_size=8, random_state=0)
+    >>> with observe_optimization(lambda d, it, syn: seen.append(it)):
+    ...     _ = est.fit(make_seasonal_series(300, 2, random_state=0))
+    >>> seen
+    [1, 2, 3]
+    """
+    _OBSERVERS.append(callback)
+    try:
+        yield callback
+    finally:
+        _OBSERVERS.remove(callback)
 
 
 class BaseDistiller(BaseEstimator):
@@ -216,6 +252,8 @@ class BaseDistiller(BaseEstimator):
                 pending.append(loss.detach())
                 iteration += 1
                 stepped = False
+                for observer in list(_OBSERVERS):
+                    observer(self, iteration, synthetic)
                 if progress is not None and (iteration % 10 == 0 or iteration == max_iter):
                     flush()
                     progress.update(iteration - progress.n)

@@ -146,3 +146,19 @@ def test_classify_task_writes_the_requested_json(tmp_path):
         run_classify_benchmark("digits", "dm", objective="dc", seeds=[0], log=None)
     with pytest.raises(ValueError, match="unknown"):
         run_classify_benchmark("digits", "kd", seeds=[0], log=None)
+
+
+def test_theorem1_task_records_both_quantities_along_the_run():
+    from skdd.benchmarks._theorem1 import format_theorem1_table, run_theorem1_check
+
+    frame = make_seasonal_series(1200, 3, random_state=0, as_frame=True)
+    splits = make_splits(frame, kind="custom", seq_len=96, name="seasonal")
+    params = dict(n_harmonics=8, max_iter=6, n_experts=1, expert_epochs=1, batch_size=16,
+                  n_subsequences=4)
+    res = run_theorem1_check("seasonal", "hdt", seeds=[0], every=2, max_lag=24, length=200,
+                             params=params, splits=splits, log=None)
+    rec = res["records"]["0"]
+    assert rec["iteration"] == [2, 4, 6]
+    assert len(rec["harmonic_error"]) == len(rec["acf_gap"]) == 3
+    assert all(0 <= g <= 2 for g in rec["acf_gap"]) and all(h >= 0 for h in rec["harmonic_error"])
+    assert "Spearman" in format_theorem1_table(res)

@@ -50,6 +50,18 @@ def build_parser():
     r.add_argument("--scaling-plot", default=None, metavar="PNG",
                    help="also plot error against synthetic length M (one dataset) to PNG")
     r.add_argument("--model", default="dlinear", help="evaluation model of the scaling plot")
+    t = sub.add_parser("theorem1", help="HDT's Theorem 1 over a run: harmonic error vs "
+                                        "autocorrelation gap")
+    t.add_argument("--dataset", default="ETTh1")
+    t.add_argument("--distiller", default="hdt", help="registered forecasting distiller")
+    t.add_argument("--seeds", type=_int_list, default=[0, 1, 2])
+    t.add_argument("--every", type=int, default=10, help="record every N updates")
+    t.add_argument("--max-lag", type=int, default=96, help="K of the autocorrelation gap")
+    t.add_argument("--length", type=int, default=384, help="synthetic series length M")
+    t.add_argument("--params", default="{}", help="JSON object of extra distiller parameters")
+    t.add_argument("--data-home", default=None)
+    t.add_argument("--device", default="auto")
+    t.add_argument("--json", default=None, help="write the result to this JSON file")
     c = sub.add_parser("classify", help="classification protocol (train a ConvNet on the "
                                         "synthetic set, test on the real test split)")
     c.add_argument("--dataset", default="mnist10k",
@@ -69,6 +81,9 @@ def build_parser():
     c.add_argument("--device", default="auto")
     c.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1)")
     c.add_argument("--json", default=None, help="write the result to this JSON file")
+    c.add_argument("--soft-labels", action="store_true",
+                   help="train on the distiller's teacher soft labels (y_soft_: cfm, sre2l) "
+                        "with knowledge distillation at its temperature")
     return parser
 
 
@@ -78,6 +93,16 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.task == "classify":
         return _classify_main(args)
+    if args.task == "theorem1":
+        from ._theorem1 import format_theorem1_table, run_theorem1_check
+
+        result = run_theorem1_check(args.dataset, args.distiller, seeds=args.seeds,
+                                    every=args.every, max_lag=args.max_lag, length=args.length,
+                                    params=json.loads(args.params), data_home=args.data_home,
+                                    device=args.device)
+        print(format_theorem1_table(result))
+        _write_json(result, args.json)
+        return 0
     if args.task == "report":
         from ._report import classify_report, forecast_report
 
@@ -138,7 +163,8 @@ def _classify_main(args):
     result = run_classify_benchmark(
         args.dataset, args.distiller, ipc=args.ipc, objective=args.objective, seeds=args.seeds,
         params=params, data_home=args.data_home, device=args.device, eval_split=args.eval_split,
-        eval_model_kwargs=model, recipe=recipe, n_threads=args.threads)
+        eval_model_kwargs=model, recipe=recipe, n_threads=args.threads,
+        soft_labels=args.soft_labels)
     print(format_classify_table(result))
     _write_json(result, args.json)
     return 0
