@@ -3,7 +3,8 @@ __version__ = "0.1.0.dev0"
 
 from .forecasting import HarmonicDistiller, RandomDistiller
 from .classification import FreDDistiller
+from .compose import DistilledClassifier, DistilledRegressor
 from .io import load_distilled
 
-__all__ = ["HarmonicDistiller", "FreDDistiller", "RandomDistiller", "load_distilled",
-           "__version__"]
+__all__ = ["HarmonicDistiller", "FreDDistiller", "RandomDistiller", "DistilledClassifier",
+           "DistilledRegressor", "load_distilled", "__version__"]

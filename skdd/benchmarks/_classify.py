@@ -37,7 +37,7 @@ def _validation_split(X, y, seed=0, fraction=0.2):
 def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(0, 1, 2),
                            params=None, data_home=None, device="cpu", eval_split="test",
                            eval_model_kwargs=None, recipe=None, n_threads=None, splits=None,
-                           log=print):
+                           log=print, soft_labels=False):
     """Run the classification protocol for one distiller and return the JSON-ready result.
 
     Parameters
@@ -65,6 +65,10 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
         Overrides of the evaluation recipe's fields.
     splits : tuple, optional
         Pre-loaded ``(X_train, X_test, y_train, y_test, name)`` (tests).
+    soft_labels : bool, default=False
+        Train the evaluation network on the distiller's soft labels ``y_soft_`` (its
+        teacher's, e.g. ``cfm``, ``sre2l``) with knowledge distillation at the
+        distiller's ``temperature`` (or the recipe's ``temperature`` when given).
     """
     from dataclasses import replace
 
@@ -79,6 +83,8 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
         raise ValueError(f"eval_split={eval_split!r} must be 'test' or 'val'.")
     if objective is not None and name != "fred":
         raise ValueError(f"objective={objective!r} applies to the 'fred' distiller only.")
+    if soft_labels and name == "full":
+        raise ValueError("soft_labels needs a distiller with a teacher (y_soft_), not 'full'.")
     params = dict(params or {})
     X_train, X_test, y_train, y_test, data_name = splits if splits is not None else \
         load_classification_splits(dataset, data_home)
@@ -106,6 +112,13 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
             extra["n_stored"].append(int(getattr(est, "n_stored_", np.asarray(X_syn).size)))
             if hasattr(est, "expert_buffer_bytes_"):
                 extra["expert_buffer_bytes"].append(int(est.expert_buffer_bytes_))
+            if soft_labels:
+                if not hasattr(est, "y_soft_"):
+                    raise ValueError(f"soft_labels: the {name!r} distiller has no teacher soft "
+                                     "labels (y_soft_); use e.g. 'cfm' or 'sre2l'.")
+                y_syn = est.y_soft_
+                if "temperature" not in (recipe or {}):
+                    eval_recipe = replace(eval_recipe, temperature=float(est.temperature))
         distill_seconds.append(time.perf_counter() - start)
         n_syn.append(int(len(y_syn)))
         net, hist = fit_classifier(X_syn, y_syn, n_classes=n_classes, recipe=eval_recipe,
@@ -125,6 +138,7 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
         "dataset": data_name,
         "distiller": name,
         "objective": objective,
+        "soft_labels": bool(soft_labels),
         "ipc": ipc if name != "full" else None,
         "params": params,
         "seeds": list(seeds),
@@ -147,6 +161,7 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
 def format_classify_table(result):
     """A plain-text summary (mean ± std over seeds) of a classify benchmark result."""
     label = result["distiller"] + (f"-{result['objective']}" if result.get("objective") else "")
+    label += " (soft labels)" if result.get("soft_labels") else ""
     r = result["results"]["convnet"]
     return (f"{result['dataset']}  {label}  ipc={result['ipc']}  split={result['eval_split']}  "
             f"seeds={result['seeds']}\n"
