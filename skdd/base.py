@@ -386,19 +386,23 @@ def _index_template(frame):
     index = frame.index
     if isinstance(index, pd.DatetimeIndex):
         freq = index.freq or (pd.infer_freq(index) if len(index) >= 3 else None)
-        return ("datetime", index[0] if len(index) else None, freq, index.tz)
+        if freq is None and len(index) >= 2:  # irregular: the median spacing
+            freq = pd.Series(index).diff().median()
+        return ("datetime", index[0] if len(index) else None, freq, index.name)
     if isinstance(index, pd.PeriodIndex):
-        return ("period", index[0] if len(index) else None, index.freq, None)
-    return ("range", None, None, None)
+        return ("period", index[0] if len(index) else None, index.freq, index.name)
+    return ("range", None, None, index.name)
 
 
 def _make_index(template, n):
-    kind, start, freq, _tz = template
+    """An index of ``n`` steps of the input's kind: same start (and time zone), frequency
+    and name."""
+    kind, start, freq, name = template
     if kind == "datetime" and start is not None:
-        return pd.date_range(start=start, periods=n, freq=freq or "h", name="date")
+        return pd.date_range(start=start, periods=n, freq=freq or "h", name=name)
     if kind == "period" and start is not None:
-        return pd.period_range(start=start, periods=n, freq=freq)
-    return pd.RangeIndex(n)
+        return pd.period_range(start=start, periods=n, freq=freq, name=name)
+    return pd.RangeIndex(n, name=name)
 
 
 def _get_rng_state():
