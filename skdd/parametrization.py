@@ -455,7 +455,7 @@ class DCTDomain(nn.Module):
 
     @classmethod
     def from_data(cls, X, y, n_per_class, n_coefficients, *, n_classes=None, init="real",
-                  chunk_size=4096):
+                  mask="class", chunk_size=4096):
         """Build the masks from real data and initialise ``n_per_class`` instances per class.
 
         Parameters
@@ -476,6 +476,12 @@ class DCTDomain(nn.Module):
             the same random order). "noise": Gaussian coefficients with the class's mean
             and standard deviation of each kept coefficient. Both draw from torch's
             global RNG (wrap in :func:`skdd.utils.seeded` for reproducibility).
+        mask : {"class", "shared"}, default="class"
+            "class": FreD's per-class masks (each class's top explained variance ratio).
+            "shared": one mask from the explained variance ratio of all the data, used by
+            every class; the instances then cannot be told apart by which coefficients
+            they hold, a shortcut a classifier can learn from per-class masks when ``k``
+            is a small part of a short series.
 
         Returns
         -------
@@ -485,9 +491,15 @@ class DCTDomain(nn.Module):
         """
         n_per_class = check_positive_int(n_per_class, "n_per_class")
         check_option(init, "init", ("real", "noise"))
+        check_option(mask, "mask", ("class", "shared"))
         X, y, n_classes, counts = cls._check_data(X, y, n_classes)
-        evr = cls.explained_variance_ratio(X, y, n_classes, chunk_size=chunk_size)
-        indices = cls.select_coefficients(evr, n_coefficients)
+        if mask == "shared":  # one mask from the pooled data, the same for every class
+            evr = cls.explained_variance_ratio(X, torch.zeros_like(y), 1, chunk_size=chunk_size)
+            indices = cls.select_coefficients(evr, n_coefficients).expand(
+                n_classes, -1, -1).contiguous()
+        else:
+            evr = cls.explained_variance_ratio(X, y, n_classes, chunk_size=chunk_size)
+            indices = cls.select_coefficients(evr, n_coefficients)
         labels = torch.arange(n_classes, device=X.device).repeat_interleave(n_per_class)
         dims = X.ndim - 2
         C = X.shape[1]

@@ -226,3 +226,21 @@ def test_dc_loops_table():
     assert _matching.dc_loops(10) == (10, 50)
     assert _matching.dc_loops(30) == (30, 20)
     assert _matching.dc_loops(20) == (20, 25)
+
+
+def test_shared_mask_is_the_same_for_every_class(small_digits):
+    import torch as _torch
+
+    from skdd.parametrization import DCTDomain
+
+    X, y = small_digits
+    X_t, y_t = _torch.as_tensor(X), _torch.as_tensor(y)
+    shared = DCTDomain.from_data(X_t, y_t, 2, 8, mask="shared")
+    assert (shared.indices == shared.indices[:1]).all()
+    per_class = DCTDomain.from_data(X_t, y_t, 2, 8)
+    assert not (per_class.indices == per_class.indices[:1]).all()
+    fred = FreDDistiller(objective="dm", n_coefficients=8, mask="shared", max_iter=2,
+                         batch_real=4, random_state=0, device="cpu", **NET).fit(X, y)
+    assert fred.X_syn_.shape == (4 * 8, 1, 8, 8)
+    with pytest.raises(ValueError, match="mask"):
+        FreDDistiller(mask="global", max_iter=1, **NET).fit(X, y)

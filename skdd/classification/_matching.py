@@ -99,6 +99,8 @@ class _MatchingDistiller(BaseClassDistiller):
             check_positive_float(self.lr, "lr")
         check_option(self.init, "init", ("real", "noise"))
         check_option(self.optimizer, "optimizer", ("sgd", "adam"))
+        if self._parametrization == "dct":
+            check_option(self.mask, "mask", ("class", "shared"))
         if objective == "dc":
             check_positive_float(self.lr_net, "lr_net")
             for name in ("outer_loop", "inner_loop"):
@@ -139,7 +141,7 @@ class _MatchingDistiller(BaseClassDistiller):
             k = self._n_coefficients(real.shape[1:])
             n_per_class = fred_n_per_class(self.ipc, tuple(real.shape[1:]), k)
             return DCTDomain.from_data(real, y, n_per_class, k, n_classes=n_classes,
-                                       init=self.init)
+                                       init=self.init, mask=self.mask)
         if self.init == "noise":
             noise = torch.randn(n_classes * self.ipc, *real.shape[1:], device=real.device)
             labels = torch.arange(n_classes, device=real.device).repeat_interleave(self.ipc)
@@ -552,7 +554,12 @@ class FreDDistiller(_MatchingDistiller):
     objective : {{"dc", "dm", "tm"}}, default="dm"
     n_coefficients : int or float, optional
         ``k``, kept coefficients per channel: an int, or a fraction in (0, 1] of ``D``
-        (default ``D // 4``: 4 instances per budget sample).{common}{dc}{tm}
+        (default ``D // 4``: 4 instances per budget sample).
+    mask : {{"class", "shared"}}, default="class"
+        FreD's per-class explained-variance masks, or one mask shared by all classes
+        (see :meth:`skdd.parametrization.DCTDomain.from_data`: per-class masks let a
+        classifier tell the classes apart by which coefficients are present, which does
+        not transfer to real data when ``k`` is a small part of a short series).{common}{dc}{tm}
 {attributes}    n_per_class_ : int
         Instances per class.
 
@@ -570,7 +577,8 @@ class FreDDistiller(_MatchingDistiller):
 
     _parametrization = "dct"
 
-    def __init__(self, ipc=1, objective="dm", n_coefficients=None, max_iter=None, lr=None,
+    def __init__(self, ipc=1, objective="dm", n_coefficients=None, mask="class", max_iter=None,
+                 lr=None,
                  optimizer="sgd", batch_real=256, lr_net=0.01, outer_loop=None,
                  inner_loop=None, n_experts=5, expert_epochs=15, expert_lr=0.01,
                  syn_steps=20, expert_span=2, max_start_epoch=None, batch_syn=None,
@@ -583,6 +591,7 @@ class FreDDistiller(_MatchingDistiller):
                      checkpoint_path, checkpoint_every, n_threads)
         self.objective = objective
         self.n_coefficients = n_coefficients
+        self.mask = mask
         _init_dc(self, lr_net, outer_loop, inner_loop)
         _init_tm(self, n_experts, expert_epochs, expert_lr, syn_steps, expert_span,
                  max_start_epoch, batch_syn, lr_step, expert_cache)
