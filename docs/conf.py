@@ -101,7 +101,7 @@ def _skip_member(app, what, name, obj, skip, options):
 # ``skdd.HarmonicDistiller`` is documented where it lives, ``skdd.forecasting``; references to
 # the top-level names resolve to those pages.
 _DOCUMENTED = ["forecasting", "classification", "compose", "io", "datasets", "nn",
-               "objectives", "parametrization", "metrics", "base", "utils"]
+               "objectives", "parametrization", "metrics", "generative", "base", "utils"]
 
 
 def _aliases():

@@ -5,7 +5,8 @@ Expected failures are listed here with the reason; there are none so far.
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skdd import HarmonicDistiller, RandomDistiller
-from skdd.classification import DCDistiller, DMDistiller, FreDDistiller
+from skdd.classification import CFMDistiller, DCDistiller, DMDistiller, FreDDistiller
+from skdd.classification import SRe2LDistiller
 from skdd.classification import MTTDistiller as ClassMTTDistiller
 from skdd.classification import RandomDistiller as ClassRandomDistiller
 from skdd.forecasting import CondTSFDistiller, MTTDistiller
@@ -33,6 +34,9 @@ ESTIMATORS += [
     FreDDistiller(objective="dm", n_coefficients=1, **_NET),
     FreDDistiller(objective="tm", n_coefficients=1, **_TM, **_NET),
 ]
+_RECOVER = dict(net_width=4, net_depth=1, net_norm="none", max_iter=2, teacher_epochs=1,
+                device="cpu")
+ESTIMATORS += [CFMDistiller(**_RECOVER), SRe2LDistiller(**_RECOVER)]
 EXPECTED_FAILURES = {}
 
 

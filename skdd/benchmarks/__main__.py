@@ -84,6 +84,9 @@ def build_parser():
     c.add_argument("--soft-labels", action="store_true",
                    help="train on the distiller's teacher soft labels (y_soft_: cfm, sre2l) "
                         "with knowledge distillation at its temperature")
+    from ._fidelity import add_fidelity_parser
+
+    add_fidelity_parser(sub, _int_list)
     return parser
 
 
@@ -102,6 +105,11 @@ def main(argv=None):
                                     device=args.device)
         print(format_theorem1_table(result))
         _write_json(result, args.json)
+        return 0
+    if args.task == "fidelity":
+        from ._fidelity import fidelity_main
+
+        _write_json(fidelity_main(args), args.json)
         return 0
     if args.task == "report":
         from ._report import classify_report, forecast_report

@@ -34,3 +34,6 @@ __all__ = [
     "fit_classifier",
     "evaluate_classifier",
 ]
+from ._cfm import CFMDistiller, SRe2LDistiller, augment_samples, intra_class_similarity  # noqa: E402
+
+__all__ += ["CFMDistiller", "SRe2LDistiller", "augment_samples", "intra_class_similarity"]

@@ -4,6 +4,8 @@ Forecasting backbones map a batch of input windows ``(B, seq_len, C)`` to foreca
 ``(B, pred_len, C)``; none of them fixes a device.
 """
 from ._convnet import CLASSIFICATION_BACKBONES, ConvNet, make_classification_backbone
+from ._fcn import FCN
+from ._unet import Snake, UNet1D
 from ._forecasting import (
     DLinear,
     ITransformer,
@@ -23,4 +25,7 @@ __all__ = [
     "ConvNet",
     "CLASSIFICATION_BACKBONES",
     "make_classification_backbone",
+    "FCN",
+    "Snake",
+    "UNet1D",
 ]

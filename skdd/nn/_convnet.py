@@ -12,6 +12,7 @@ import numbers
 from torch import nn
 
 from ..utils import check_option, check_positive_int
+from ._fcn import FCN
 
 __all__ = ["ConvNet", "CLASSIFICATION_BACKBONES", "make_classification_backbone"]
 
@@ -159,7 +160,7 @@ class ConvNet(nn.Module):
 
 
 #: Classification backbones by name (builders taking in_channels, n_classes, input_size).
-CLASSIFICATION_BACKBONES = {"convnet": ConvNet}
+CLASSIFICATION_BACKBONES = {"convnet": ConvNet, "fcn": FCN}
 
 
 def make_classification_backbone(name, in_channels, n_classes, input_size, **kwargs):

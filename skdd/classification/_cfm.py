@@ -1,0 +1,521 @@
+"""CFM (UniDD's curriculum frequency matching) and an SRe²L-style baseline.
+
+Both follow the squeeze / recover / relabel pipeline of SRe²L:
+
+1. **squeeze** — a teacher network is trained on the real training set with the
+   full-data recipe (:func:`skdd.classification.fit_classifier`), optionally cached on
+   disk (``teacher_cache``; it is trained from its own seed derived from the fit's, so
+   the cache never changes a result);
+2. **recover** — the synthetic set is ``ipc`` batches of one sample per class,
+   initialised from real samples, optimised through the frozen teacher with Adam
+   (lr 0.25, betas 0.5/0.9, cosine schedule): cross-entropy of the teacher on the
+   (optionally augmented) samples plus a statistics loss on the input of every
+   convolution — UniDD's spectral filter and signal losses for CFM
+   (:class:`skdd.objectives._spectral.SpectralMatching`), per-channel mean and variance
+   for SRe²L
+   (:func:`skdd.objectives._spectral.moment_matching_loss`);
+3. **relabel** — the teacher's soft labels of the synthetic samples at temperature
+   ``temperature`` (``y_soft_``), for knowledge-distillation evaluation.
+
+The recover step runs in the one loop, :meth:`skdd.base.BaseDistiller._optimize`: every
+iteration renders all ``ipc`` batches and one forward pass of the teacher serves them
+all. The loss is the mean of the batches' losses, each of which depends only on its own
+batch's samples (the earlier batches enter CFM's running average detached); Adam being
+element-wise, every batch is optimised exactly as if it had its own optimiser and its own
+cosine schedule over ``max_iter`` iterations, as in the papers, while checkpoints,
+resumption and the progress bar come from the shared loop.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..base import data_fingerprint
+from ..nn import CLASSIFICATION_BACKBONES, make_classification_backbone
+from ..objectives._spectral import (
+    SPECTRAL_FILTERS,
+    ConvInputs,
+    LayerStatistics,
+    SpectralFilter,
+    SpectralMatching,
+    conv_input_statistics,
+    curriculum_betas,
+    feature_moments,
+    moment_matching_loss,
+    running_mean,
+)
+from ..parametrization import TimeDomain
+from ..utils import check_option, check_positive_float, check_positive_int, seeded
+from ._base import BaseClassDistiller
+from ._protocol import evaluate_classifier, fit_classifier, get_recipe
+
+__all__ = ["CFMDistiller", "SRe2LDistiller", "augment_samples", "intra_class_similarity"]
+
+_AUGMENT = ("auto", "crop", "flip", "roll", "none")
+# Random resized crops keep at least this fraction of an image's area (of a series'
+# length); circular shifts of series move by at most this fraction of the length.
+_MIN_CROP = 0.5
+_MAX_SHIFT = 1 / 8
+# Adam's betas of SRe²L / CFM's recover step.
+_ADAM_BETAS = (0.5, 0.9)
+
+
+def _augment_mode(mode, ndim):
+    """Resolve ``"auto"`` and refuse a mode that does not suit the data."""
+    check_option(mode, "augment", _AUGMENT)
+    if mode == "auto":
+        return "roll" if ndim == 3 else "crop"
+    if mode == "flip" and ndim != 4:
+        raise ValueError("augment='flip' (crops and horizontal flips) is for images "
+                         "(n, C, H, W); use 'roll' or 'crop' for series.")
+    if mode == "roll" and ndim != 3:
+        raise ValueError("augment='roll' (crops and circular shifts) is for series (n, C, T); "
+                         "use 'flip' or 'crop' for images.")
+    return mode
+
+
+def augment_samples(x, mode="auto"):
+    """Random, differentiable augmentation of images ``(n, C, H, W)`` or series ``(n, C, T)``.
+
+    - ``"crop"``: a random resized crop per sample (at least half of the image's area or
+      of the series' length, resampled bilinearly to the original size);
+    - ``"flip"`` (images): crops, and a horizontal flip with probability 1/2;
+    - ``"roll"`` (series): crops, and a circular shift of up to an eighth of the length;
+    - ``"auto"``: ``"roll"`` for series, ``"crop"`` for images (a flip does not preserve
+      the class of digits and characters; choose ``"flip"`` for natural images);
+    - ``"none"``: the input itself.
+
+    Randomness comes from torch's global RNG.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdd.classification import augment_samples
+    >>> torch.manual_seed(0) and None
+    >>> augment_samples(torch.randn(4, 3, 8, 8), "flip").shape
+    torch.Size([4, 3, 8, 8])
+    >>> augment_samples(torch.randn(4, 2, 30)).shape
+    torch.Size([4, 2, 30])
+    """
+    mode = _augment_mode(mode, x.ndim)
+    if mode == "none":
+        return x
+    n, device, dtype = x.shape[0], x.device, x.dtype
+    series = x.ndim == 3
+    frames = x.unsqueeze(2) if series else x
+    size = torch.empty(n, device=device, dtype=dtype).uniform_(_MIN_CROP, 1.0)
+    theta = torch.zeros(n, 2, 3, device=device, dtype=dtype)
+    if series:
+        theta[:, 1, 1] = 1.0
+    else:
+        size = size.sqrt()  # area fraction -> side fraction
+        theta[:, 1, 1] = size
+        theta[:, 1, 2] = (2 * torch.rand(n, device=device, dtype=dtype) - 1) * (1 - size)
+    sign = torch.ones(n, device=device, dtype=dtype)
+    if mode == "flip":
+        sign = 2 * torch.randint(0, 2, (n,), device=device).to(dtype) - 1
+    theta[:, 0, 0] = size * sign
+    theta[:, 0, 2] = (2 * torch.rand(n, device=device, dtype=dtype) - 1) * (1 - size)
+    grid = F.affine_grid(theta, list(frames.shape), align_corners=False)
+    out = F.grid_sample(frames, grid, mode="bilinear", padding_mode="border",
+                        align_corners=False)
+    if not series:
+        return out
+    out = out.squeeze(2)
+    length = out.shape[-1]
+    max_shift = int(length * _MAX_SHIFT)
+    if mode == "roll" and max_shift > 0:
+        shift = torch.randint(-max_shift, max_shift + 1, (n, 1), device=device)
+        index = (torch.arange(length, device=device) - shift) % length
+        out = out.gather(-1, index[:, None, :].expand_as(out))
+    return out
+
+
+def intra_class_similarity(X, y):
+    """Mean cosine similarity between distinct samples of the same class.
+
+    Samples are flattened; the mean is over classes of the mean over their pairs of
+    distinct samples. UniDD reports it to compare the diversity of synthetic sets
+    (low-pass filters raise it, high-pass filters lower it).
+
+    Parameters
+    ----------
+    X : array-like of shape (n, ...)
+    y : array-like of shape (n,)
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdd.classification import intra_class_similarity
+    >>> X = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    >>> intra_class_similarity(X, [0, 0, 1, 1])
+    0.5
+    """
+    X = np.asarray(X, dtype=np.float64)
+    X = X.reshape(X.shape[0], -1)
+    y = np.asarray(y)
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"y must have one label per sample ({X.shape[0]}), got shape {y.shape}.")
+    unit = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+    sims = []
+    for c in np.unique(y):
+        z = unit[y == c]
+        if len(z) > 1:
+            gram = z @ z.T
+            sims.append((gram.sum() - np.trace(gram)) / (len(z) * (len(z) - 1)))
+    if not sims:
+        raise ValueError("intra_class_similarity needs a class with at least two samples.")
+    return float(np.mean(sims))
+
+
+def _store(estimator, params):
+    """Store ``__init__``'s arguments as attributes (scikit-learn's convention)."""
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
+class _RecoverDistiller(BaseClassDistiller):
+    """Squeeze (teacher), recover (``_optimize``) and relabel (soft labels)."""
+
+    _run_only_params = BaseClassDistiller._run_only_params | {"teacher_cache"}
+
+    # -- parameters -------------------------------------------------------------------
+    def _check_params(self):
+        super()._check_params()
+        for name in ("max_iter", "stats_batch_size", "net_width", "net_depth"):
+            check_positive_int(getattr(self, name), name)
+        if self.teacher_epochs is not None:
+            check_positive_int(self.teacher_epochs, "teacher_epochs")
+        for name in ("lr", "temperature"):
+            check_positive_float(getattr(self, name), name)
+        check_option(self.init, "init", ("real", "noise"))
+        check_option(self.augment, "augment", _AUGMENT)
+        check_option(self.backbone, "backbone", tuple(CLASSIFICATION_BACKBONES))
+
+    def _validate_fit_input(self, X, y):
+        data = super()._validate_fit_input(X, y)
+        _augment_mode(self.augment, data["X"].ndim)
+        return data
+
+    def _stats_loss(self, real_stats, n_groups, device):  # pragma: no cover - abstract
+        """A function of the synthetic :class:`LayerStatistics` -> loss per batch (G,)."""
+        raise NotImplementedError
+
+    def _use_ce(self):
+        return True
+
+    # -- squeeze ----------------------------------------------------------------------
+    def _teacher_kwargs(self):
+        if self.backbone != "convnet":
+            return {}
+        return {"width": self.net_width, "depth": self.net_depth, "norm": self.net_norm}
+
+    def _teacher(self, real, y, n_classes, device):
+        """Train the teacher (or load it from ``teacher_cache``); frozen, in eval mode."""
+        recipe = get_recipe("convnet", "full")
+        if self.teacher_epochs is not None:
+            recipe = replace(recipe, epochs=int(self.teacher_epochs))
+        kwargs = self._teacher_kwargs()
+        seed = (self.seed_ * 104729 + 31) % (2 ** 63)
+        path = None
+        if self.teacher_cache is not None:
+            spec = (data_fingerprint(real.cpu().numpy(), y.cpu().numpy()), self.backbone,
+                    sorted(kwargs.items()), recipe, seed)
+            digest = hashlib.sha1(repr(spec).encode()).hexdigest()[:16]
+            path = Path(os.fspath(self.teacher_cache)) / f"teacher-{digest}.pt"
+        if path is not None and path.exists():
+            with seeded(seed, device):  # building draws an initialisation: keep it local
+                net = make_classification_backbone(self.backbone, real.shape[1], n_classes,
+                                                   tuple(real.shape[2:]), **kwargs).to(device)
+            net.load_state_dict(torch.load(path, map_location=device, weights_only=True))
+            net.eval()
+        else:
+            net, _ = fit_classifier(real, y, n_classes=n_classes, recipe=recipe,
+                                    model=self.backbone, model_kwargs=kwargs, device=device,
+                                    random_state=seed, n_threads=self.n_threads)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                partial_file = path.with_suffix(".tmp")
+                torch.save(net.state_dict(), partial_file)
+                os.replace(partial_file, path)
+        for p in net.parameters():
+            p.requires_grad_(False)
+        return net
+
+    # -- the fit ----------------------------------------------------------------------
+    def _fit(self, data, device):
+        self._check_params()
+        X, scaling = self._standardize(data["X"])
+        real = torch.as_tensor(X, device=device)
+        y = torch.as_tensor(data["y"], device=device)
+        n_classes, ipc = data["n_classes"], int(self.ipc)
+        augment = _augment_mode(self.augment, real.ndim)
+
+        teacher = self._teacher(real, y, n_classes, device)
+        self.teacher_accuracy_ = evaluate_classifier(teacher, real, y)["acc"]
+        real_stats = conv_input_statistics(teacher, real, y, n_classes,
+                                           batch_size=int(self.stats_batch_size))
+        stats_loss = self._stats_loss(real_stats, ipc, device)
+
+        if self.init == "real":
+            synthetic = TimeDomain.from_data(real, y, ipc, n_classes=n_classes)
+        else:
+            labels = torch.arange(n_classes, device=device).repeat_interleave(ipc)
+            synthetic = TimeDomain(torch.randn(n_classes * ipc, *real.shape[1:],
+                                               device=device), labels)
+        # synthetic rows are ordered by class; batch b holds sample b of every class
+        order = torch.arange(n_classes * ipc, device=device).reshape(n_classes, ipc).T.flatten()
+        batch_labels = synthetic.labels[order]
+        use_ce = self._use_ce()
+
+        def loss_fn(iteration):
+            x = augment_samples(synthetic()[order], augment)
+            with ConvInputs(teacher) as recorder:
+                logits = teacher(x)
+            stats = [LayerStatistics.from_moments(
+                feature_moments(f, batch_labels, n_classes, groups=ipc))
+                for f in recorder.inputs]
+            per_batch = stats_loss(stats)
+            if use_ce:
+                ce = F.cross_entropy(logits, batch_labels, reduction="none")
+                per_batch = per_batch + ce.reshape(ipc, n_classes).mean(1)
+            return per_batch.mean()
+
+        self.n_stored_ = int(synthetic.n_stored)
+        self.loss_curve_ = self._optimize(
+            synthetic, loss_fn, data_fingerprint=data_fingerprint(data["X"], data["y"]),
+            lr=float(self.lr), max_iter=int(self.max_iter), optimizer="adam",
+            betas=_ADAM_BETAS, schedule="cosine")
+        with torch.no_grad():
+            X_syn = synthetic().detach()
+            soft = torch.softmax(teacher(X_syn) / float(self.temperature), dim=1)
+        self.X_syn_ = self._unstandardize(X_syn.cpu().numpy(), scaling)
+        self.y_syn_ = synthetic.labels.cpu().numpy().astype(np.int64)
+        self.y_soft_ = soft.cpu().numpy().astype(np.float32)
+
+    def _distilled_arrays(self):
+        return dict(super()._distilled_arrays(), y_soft=self.y_soft_)
+
+
+_COMMON_DOC = """
+    max_iter : int, default=500
+        Iterations of the recover step; every iteration updates all ``ipc`` batches
+        (the papers run 1000 per batch; 500 is CPU-sized).
+    lr : float, default=0.25
+        Adam's learning rate (betas 0.5 / 0.9, cosine schedule), for data standardised
+        per channel.
+    init : {"real", "noise"}, default="real"
+        Start from random real samples of each class, or from Gaussian noise.
+    augment : {"none", "auto", "crop", "flip", "roll"}, default="none"
+        Augmentation of the synthetic samples before the teacher
+        (:func:`augment_samples`): random resized crops, plus horizontal flips for
+        images ("flip") or circular shifts for series ("roll"); "auto" is "roll" for
+        series and "crop" for images (flips change the class of digits). The default
+        teacher is trained without augmentation (the full-data recipe), and on the
+        validation splits of digits and GunPoint augmenting only hurt (docs/cfm.md).
+    temperature : float, default=4.0
+        Temperature of the soft labels ``y_soft_`` (use the same temperature for
+        knowledge distillation, :class:`ClassificationRecipe`'s ``temperature``).
+    teacher_epochs : int, optional
+        Epochs of the teacher (default: the full-data recipe's, 30).
+    teacher_cache : str or path, optional
+        Folder where teachers are stored and reused by later fits with the same data,
+        network, recipe and seed (a run-only setting: results do not depend on it).
+    stats_batch_size : int, default=256
+        Batch size of the pass over the real set that computes its statistics.
+    backbone : str, default="convnet"
+        The teacher (:data:`skdd.nn.CLASSIFICATION_BACKBONES`; its convolutions are
+        hooked).
+    net_width, net_depth : int, default=128, 3
+    net_norm : {"instance", "batch", "none"}, default="instance"
+    device : str, default="auto"
+    random_state : int, Generator or None, default=None
+    verbose : int, default=0
+        ``>= 1`` shows a progress bar with the loss.
+    checkpoint_path : str or path, optional
+        Save the state every ``checkpoint_every`` iterations (and on interruption) and
+        resume from it.
+    checkpoint_every : int, default=100
+    n_threads : int, optional
+        Torch CPU threads (default: ``SKDD_NUM_THREADS`` or 1)."""
+
+_ATTRS_DOC = """
+    Attributes
+    ----------
+    X_syn_ : ndarray, float32
+        The synthetic samples, ordered by class (``ipc`` per class), same number of
+        dimensions as ``X``.
+    y_syn_ : ndarray
+        Their labels (original label space).
+    y_soft_ : ndarray of shape (n_syn, n_classes), float32
+        The teacher's soft labels at ``temperature`` (columns in ``classes_`` order).
+    classes_ : ndarray
+    teacher_accuracy_ : float
+        The teacher's accuracy on the training set.
+    n_stored_ : int
+    loss_curve_ : ndarray of shape (n_iter_,)
+    n_iter_ : int
+    device_ : str
+"""
+
+
+def _fill_doc(cls):
+    cls.__doc__ = cls.__doc__.format(common=_COMMON_DOC, attributes=_ATTRS_DOC)
+    return cls
+
+
+@_fill_doc
+class CFMDistiller(_RecoverDistiller):
+    """Curriculum frequency matching (CFM, UniDD: "Understanding Dataset Distillation via
+    Spectral Filtering").
+
+    A teacher trained on the real data gives, for the input of each convolution, the
+    channel covariance ``Ψ`` (trace-normalised) and the feature-label correlation ``Φ``
+    of the real set. The synthetic set, ``ipc`` batches of one sample per class, is
+    optimised so that a spectral filter ``f`` of its statistics matches the real one:
+    filter loss ``‖f(Ψ) − f(Ψ_s)‖``, signal loss ``‖f(Ψ)Φ − f(Ψ_s)Φ_s‖``, summed over
+    layers, plus the teacher's cross-entropy:
+    ``loss = CE + eta · (filter + signal)``. Batch ``b`` (from 0) uses the running average
+    of the statistics of batches ``0..b`` (weight ``1 / (b + 1)``; the earlier ones
+    fixed) and, with ``filter="cfm"``, the filter ``β_b (Ψ + β_b I)^-1`` with the
+    curriculum ``β_b = beta (1 + cos(π b / ipc)) / 2``: the first batches match low and
+    high frequencies alike, the later ones ever finer detail. See ``docs/cfm.md``.
+
+    Parameters
+    ----------
+    ipc : int, default=1
+        Samples per class (= batches of the recover step).
+    filter : {{"cfm", "frepo", "mtt", "dc", "dm", "lowpass"}}, default="cfm"
+        The spectral filter (:class:`skdd.objectives._spectral.SpectralFilter`):
+        ``β(λ + β_b)^-1`` with the curriculum, ``β(λ + β)^-1`` with fixed ``beta``,
+        ``(1 − αλ)^p``, ``{{1, λ}}``, ``1`` (DM: class means only) or the low-pass
+        ``λ(λ + β)^-1``.
+    beta : float, default=0.1
+        ``β`` of the filter (the curriculum's start for "cfm").
+    eta : float, default=0.1
+        Weight of the filter and signal losses (``>= 0``; 0 leaves the cross-entropy).
+    use_signal : bool, default=True
+        Include the signal loss (False: the "filter only" ablation).
+    use_ce : bool, default=True
+        Include the teacher's cross-entropy.
+    alpha : float, default=1.0
+        ``α`` of the "mtt" filter, in (0, 1].
+    power : int, default=10
+        ``p`` of the "mtt" filter.{common}
+{attributes}
+    Examples
+    --------
+    >>> from skdd.classification import CFMDistiller
+    >>> from skdd.datasets import load_digits_images
+    >>> X, _, y, _ = load_digits_images()
+    >>> cfm = CFMDistiller(ipc=2, max_iter=5, teacher_epochs=2, net_width=16, net_depth=2,
+    ...                    random_state=0)
+    >>> X_syn, y_syn = cfm.fit_resample(X, y)
+    >>> X_syn.shape, cfm.y_soft_.shape
+    ((20, 1, 8, 8), (20, 10))
+    """
+
+    def __init__(self, ipc=1, filter="cfm", beta=0.1, eta=0.1, use_signal=True, use_ce=True,
+                 alpha=1.0, power=10, max_iter=500, lr=0.25, init="real", augment="none",
+                 temperature=4.0, teacher_epochs=None, teacher_cache=None,
+                 stats_batch_size=256, backbone="convnet", net_width=128, net_depth=3,
+                 net_norm="instance", device="auto", random_state=None, verbose=0,
+                 checkpoint_path=None, checkpoint_every=100, n_threads=None):
+        _store(self, locals())
+
+    def _check_params(self):
+        super()._check_params()
+        check_option(self.filter, "filter", SPECTRAL_FILTERS)
+        check_positive_float(self.eta, "eta", allow_zero=True)
+        for name in ("use_signal", "use_ce"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}.")
+        spectral = SpectralFilter(self.filter, self.beta, self.alpha, self.power)
+        statistics = self.eta > 0 and (self.use_signal or self.filter != "dm")
+        if not (statistics or self.use_ce):
+            raise ValueError(
+                f"CFMDistiller(filter={self.filter!r}, eta={self.eta}, "
+                f"use_signal={self.use_signal}, use_ce={self.use_ce}) has nothing to "
+                "optimise: the DM filter's filter loss is identically zero; enable "
+                "use_signal or use_ce, or use eta > 0.")
+        return spectral
+
+    def _use_ce(self):
+        return bool(self.use_ce)
+
+    def _stats_loss(self, real_stats, n_groups, device):
+        spectral = self._check_params()
+        betas = None
+        if self.filter == "cfm":
+            betas = curriculum_betas(self.beta, n_groups).to(device)
+        matching = SpectralMatching(real_stats, spectral, betas=betas)
+        eta, use_signal = float(self.eta), bool(self.use_signal)
+
+        def loss(stats):
+            averaged = [LayerStatistics(s.mean, running_mean(s.cov), running_mean(s.class_means))
+                        for s in stats]
+            filter_loss, signal_loss = matching.loss(averaged)
+            return eta * (filter_loss + signal_loss) if use_signal else eta * filter_loss
+
+        return loss
+
+
+@_fill_doc
+class SRe2LDistiller(_RecoverDistiller):
+    """An SRe²L-style baseline (Yin et al. 2023, "Squeeze, Recover and Relabel").
+
+    The same squeeze / recover / relabel pipeline as :class:`CFMDistiller`, with
+    batch-norm style statistics: each synthetic batch (one sample per class) matches,
+    at the input of every convolution, the per-channel mean and variance of the real
+    set, ``loss = CE + eta · Σ_l (‖μ_s − μ‖₂ + ‖σ²_s − σ²‖₂)``. SRe²L reads these
+    statistics from a ResNet's batch-norm running averages; with the instance-normalised
+    ConvNet they are computed exactly over the real set
+    (:func:`skdd.objectives._spectral.moment_matching_loss`).
+
+    Parameters
+    ----------
+    ipc : int, default=1
+        Samples per class (= batches of the recover step).
+    eta : float, default=1.0
+        Weight of the statistics loss (SRe²L's ``r_bn``; ``>= 0``).{common}
+{attributes}
+    Examples
+    --------
+    >>> from skdd.classification import SRe2LDistiller
+    >>> from skdd.datasets import load_digits_images
+    >>> X, _, y, _ = load_digits_images()
+    >>> sre2l = SRe2LDistiller(ipc=1, max_iter=5, teacher_epochs=2, net_width=16,
+    ...                        net_depth=2, random_state=0)
+    >>> sre2l.fit_resample(X, y)[0].shape
+    (10, 1, 8, 8)
+    """
+
+    def __init__(self, ipc=1, eta=1.0, max_iter=500, lr=0.25, init="real", augment="none",
+                 temperature=4.0, teacher_epochs=None, teacher_cache=None,
+                 stats_batch_size=256, backbone="convnet", net_width=128, net_depth=3,
+                 net_norm="instance", device="auto", random_state=None, verbose=0,
+                 checkpoint_path=None, checkpoint_every=100, n_threads=None):
+        _store(self, locals())
+
+    def _check_params(self):
+        super()._check_params()
+        check_positive_float(self.eta, "eta", allow_zero=True)
+
+    def _stats_loss(self, real_stats, n_groups, device):
+        eta = float(self.eta)
+
+        def loss(stats):
+            return eta * moment_matching_loss(real_stats, stats)
+
+        return loss
