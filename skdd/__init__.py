@@ -2,9 +2,9 @@
 __version__ = "0.1.0.dev0"
 
 from .forecasting import HarmonicDistiller, RandomDistiller
-from .classification import FreDDistiller
+from .classification import CFMDistiller, FreDDistiller
 from .compose import DistilledClassifier, DistilledRegressor
 from .io import load_distilled
 
-__all__ = ["HarmonicDistiller", "FreDDistiller", "RandomDistiller", "DistilledClassifier",
+__all__ = ["HarmonicDistiller", "FreDDistiller", "CFMDistiller", "RandomDistiller", "DistilledClassifier",
            "DistilledRegressor", "load_distilled", "__version__"]

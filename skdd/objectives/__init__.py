@@ -9,6 +9,18 @@ from ._trajectory import (
 )
 from ._matching import gradient_distance, GradientMatching, class_means, DistributionMatching
 from ._harmonic import top_k_harmonics, harmonic_filter, harmonic_loss
+from ._spectral import (
+    ConvInputs,
+    LayerStatistics,
+    feature_moments,
+    conv_input_statistics,
+    running_mean,
+    SPECTRAL_FILTERS,
+    SpectralFilter,
+    curriculum_betas,
+    SpectralMatching,
+    moment_matching_loss,
+)
 
 __all__ = [
     "parameters_of",
@@ -24,4 +36,14 @@ __all__ = [
     "top_k_harmonics",
     "harmonic_filter",
     "harmonic_loss",
+    "ConvInputs",
+    "LayerStatistics",
+    "feature_moments",
+    "conv_input_statistics",
+    "running_mean",
+    "SPECTRAL_FILTERS",
+    "SpectralFilter",
+    "curriculum_betas",
+    "SpectralMatching",
+    "moment_matching_loss",
 ]
