@@ -27,10 +27,7 @@ resumption and the progress bar come from the shared loop.
 """
 from __future__ import annotations
 
-import hashlib
-import os
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -51,7 +48,7 @@ from ..objectives._spectral import (
     running_mean,
 )
 from ..parametrization import TimeDomain
-from ..utils import check_option, check_positive_float, check_positive_int, seeded
+from ..utils import check_option, check_positive_float, check_positive_int, disk_cache, seeded
 from ._base import BaseClassDistiller
 from ._protocol import evaluate_classifier, fit_classifier, get_recipe
 
@@ -228,27 +225,24 @@ class _RecoverDistiller(BaseClassDistiller):
             recipe = replace(recipe, epochs=int(self.teacher_epochs))
         kwargs = self._teacher_kwargs()
         seed = (self.seed_ * 104729 + 31) % (2 ** 63)
-        path = None
-        if self.teacher_cache is not None:
-            spec = (data_fingerprint(real.cpu().numpy(), y.cpu().numpy()), self.backbone,
-                    sorted(kwargs.items()), recipe, seed)
-            digest = hashlib.sha1(repr(spec).encode()).hexdigest()[:16]
-            path = Path(os.fspath(self.teacher_cache)) / f"teacher-{digest}.pt"
-        if path is not None and path.exists():
+        spec = (data_fingerprint(real.cpu().numpy(), y.cpu().numpy()), self.backbone,
+                sorted(kwargs.items()), recipe, seed)
+        trained = {}
+
+        def build():
+            trained["net"], _ = fit_classifier(
+                real, y, n_classes=n_classes, recipe=recipe, model=self.backbone,
+                model_kwargs=kwargs, device=device, random_state=seed, n_threads=self.n_threads)
+            return trained["net"].state_dict()
+
+        state = disk_cache(self.teacher_cache, "teacher", spec, build, map_location=device)
+        net = trained.get("net")
+        if net is None:  # loaded from the cache
             with seeded(seed, device):  # building draws an initialisation: keep it local
                 net = make_classification_backbone(self.backbone, real.shape[1], n_classes,
                                                    tuple(real.shape[2:]), **kwargs).to(device)
-            net.load_state_dict(torch.load(path, map_location=device, weights_only=True))
+            net.load_state_dict(state)
             net.eval()
-        else:
-            net, _ = fit_classifier(real, y, n_classes=n_classes, recipe=recipe,
-                                    model=self.backbone, model_kwargs=kwargs, device=device,
-                                    random_state=seed, n_threads=self.n_threads)
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                partial_file = path.with_suffix(".tmp")
-                torch.save(net.state_dict(), partial_file)
-                os.replace(partial_file, path)
         for p in net.parameters():
             p.requires_grad_(False)
         return net

@@ -8,9 +8,6 @@ parametrization and the objective and document their parameters.
 """
 from __future__ import annotations
 
-import hashlib
-import os
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,7 +23,7 @@ from ..objectives import (
     TrajectoryMatching,
 )
 from ..parametrization import DCTDomain, TimeDomain, WithLearnableStep, fred_n_per_class
-from ..utils import check_option, check_positive_float, check_positive_int, seeded
+from ..utils import check_option, check_positive_float, check_positive_int, disk_cache, seeded
 from ._base import BaseClassDistiller
 from ._protocol import ClassificationRecipe, train_classifier
 
@@ -249,17 +246,10 @@ class _MatchingDistiller(BaseClassDistiller):
         recipe = ClassificationRecipe(epochs=int(self.expert_epochs),
                                       lr=float(self.expert_lr), momentum=0.0,
                                       weight_decay=0.0, lr_decay="none", batch_size=256)
-        key = None
-        if self.expert_cache is not None:
-            spec = repr((data_fingerprint(real.cpu().numpy(), y.cpu().numpy()), self.backbone,
-                         self.net_width, self.net_depth, self.net_norm, self.n_experts,
-                         recipe, self.seed_))
-            key = Path(os.fspath(self.expert_cache)) / (
-                "experts-" + hashlib.sha1(spec.encode()).hexdigest()[:16] + ".pt")
+        spec = (data_fingerprint(real.cpu().numpy(), y.cpu().numpy()), self.backbone,
+                self.net_width, self.net_depth, self.net_norm, self.n_experts, recipe,
+                self.seed_)
         template = self._make_net(real.shape[1:], n_classes, device)
-        if key is not None and key.exists():
-            snapshots = torch.load(key, map_location=device, weights_only=True)
-            return ExpertTrajectories(template, snapshots)
 
         def make_model():
             return self._make_net(real.shape[1:], n_classes, device)
@@ -267,14 +257,13 @@ class _MatchingDistiller(BaseClassDistiller):
         def train(model, record):
             train_classifier(model, real, y, recipe, device=device, on_epoch_end=record)
 
-        with seeded((self.seed_ * 7919 + 17) % (2 ** 63), device):
-            experts = ExpertTrajectories.collect(make_model, train, int(self.n_experts))
-        if key is not None:
-            key.parent.mkdir(parents=True, exist_ok=True)
-            tmp = key.with_name(key.name + ".tmp")
-            torch.save(experts.snapshots.cpu(), tmp)
-            os.replace(tmp, key)
-        return experts
+        def build():
+            with seeded((self.seed_ * 7919 + 17) % (2 ** 63), device):
+                return ExpertTrajectories.collect(make_model, train,
+                                                  int(self.n_experts)).snapshots.cpu()
+
+        snapshots = disk_cache(self.expert_cache, "experts", spec, build)
+        return ExpertTrajectories(template, snapshots.to(device))
 
     def _n_coefficients(self, sample_shape):
         n_values = int(np.prod(sample_shape[1:]))

@@ -1,11 +1,12 @@
 """Small shared helpers: device resolution, seeding, torch thread control, validation."""
-from ._torch import resolve_device, seeded, torch_threads, DEFAULT_NUM_THREADS
+from ._torch import resolve_device, seeded, torch_threads, disk_cache, DEFAULT_NUM_THREADS
 from ._validation import check_series, check_positive_int, check_positive_float, check_option, select_recipe
 
 __all__ = [
     "resolve_device",
     "seeded",
     "torch_threads",
+    "disk_cache",
     "DEFAULT_NUM_THREADS",
     "check_series",
     "check_positive_int",

@@ -113,3 +113,42 @@ def torch_threads(n_threads=None, device=None):
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def disk_cache(folder, prefix, spec, build, *, map_location=None):
+    """``build()``'s result, stored on disk under ``folder`` and reused when ``spec`` repeats.
+
+    The file is ``folder/<prefix>-<sha1(repr(spec))[:16]>.pt``, written atomically with
+    :func:`torch.save` and read back with ``weights_only=True`` (tensors and containers of
+    tensors only). ``folder=None`` disables the cache. Used for expensive, deterministic
+    intermediate results (expert trajectories, teachers) that several fits share.
+
+    Examples
+    --------
+    >>> import tempfile, torch
+    >>> from skdd.utils import disk_cache
+    >>> calls = []
+    >>> def build():
+    ...     calls.append(1)
+    ...     return torch.arange(3)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     a = disk_cache(folder, "demo", ("spec", 1), build)
+    ...     b = disk_cache(folder, "demo", ("spec", 1), build)
+    >>> a.tolist(), b.tolist(), len(calls)
+    ([0, 1, 2], [0, 1, 2], 1)
+    """
+    if folder is None:
+        return build()
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha1(repr(spec).encode()).hexdigest()[:16]
+    path = Path(os.fspath(folder)) / f"{prefix}-{digest}.pt"
+    if path.exists():
+        return torch.load(path, map_location=map_location, weights_only=True)
+    value = build()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(value, tmp)
+    os.replace(tmp, path)
+    return value
