@@ -320,3 +320,29 @@ def test_runner_trains_on_soft_labels(small_digits, cache):
     with pytest.raises(ValueError, match="no teacher soft labels"):
         run_classify_benchmark("tiny", "random", ipc=1, seeds=[0], splits=splits,
                                recipe={"epochs": 1}, soft_labels=True, log=None)
+
+
+def test_runner_both_labels_from_one_distillation(small_digits, cache, tmp_path):
+    import json
+
+    from skdd.benchmarks._report import cfm_report
+
+    X, y = small_digits
+    splits = (X, X, y, y, "tiny")
+    params = dict(TINY, teacher_cache=str(cache))
+    params.pop("device")
+    res = run_classify_benchmark("tiny", "cfm", ipc=2, seeds=[0], params=params,
+                                 splits=splits, recipe={"epochs": 2}, soft_labels="both",
+                                 eval_model_kwargs={"width": 8, "depth": 2}, log=None)
+    assert res["soft_labels"] == "both" and len(res["distill_seconds"]) == 1
+    assert set(res["results"]) == {"convnet", "convnet_kd"}
+    assert res["kd_recipe"]["temperature"] == 4.0
+    # diversity of the synthetic set is recorded (two samples per class)
+    assert -1 <= res["intra_class_similarity"][0] <= 1
+    with pytest.raises(ValueError, match="soft_labels must be"):
+        run_classify_benchmark("tiny", "cfm", ipc=1, seeds=[0], splits=splits,
+                               soft_labels="yes", log=None)
+    path = tmp_path / "cfm.json"
+    path.write_text(json.dumps(res))
+    table = cfm_report([str(path)])
+    assert "CFM (curriculum, filter + signal + CE)" in table and "ipc 2: hard | KD" in table

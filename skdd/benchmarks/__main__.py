@@ -81,9 +81,11 @@ def build_parser():
     c.add_argument("--device", default="auto")
     c.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1)")
     c.add_argument("--json", default=None, help="write the result to this JSON file")
-    c.add_argument("--soft-labels", action="store_true",
+    c.add_argument("--soft-labels", nargs="?", const="only", default=None,
+                   choices=["only", "both"],
                    help="train on the distiller's teacher soft labels (y_soft_: cfm, sre2l) "
-                        "with knowledge distillation at its temperature")
+                        "with knowledge distillation at its temperature; 'both' also trains "
+                        "a network on the hard labels of the same distillation")
     from ._fidelity import add_fidelity_parser
 
     add_fidelity_parser(sub, _int_list)
@@ -112,10 +114,11 @@ def main(argv=None):
         _write_json(fidelity_main(args), args.json)
         return 0
     if args.task == "report":
-        from ._report import classify_report, forecast_report
+        from ._report import cfm_report, classify_report, forecast_report
 
         print(forecast_report(args.paths, metric=args.metric))
         print(classify_report(args.paths))
+        print(cfm_report(args.paths))
         if args.scaling_plot:
             from ._report import scaling_plot
 
@@ -172,7 +175,7 @@ def _classify_main(args):
         args.dataset, args.distiller, ipc=args.ipc, objective=args.objective, seeds=args.seeds,
         params=params, data_home=args.data_home, device=args.device, eval_split=args.eval_split,
         eval_model_kwargs=model, recipe=recipe, n_threads=args.threads,
-        soft_labels=args.soft_labels)
+        soft_labels={None: False, "only": True, "both": "both"}[args.soft_labels])
     print(format_classify_table(result))
     _write_json(result, args.json)
     return 0

@@ -65,14 +65,17 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
         Overrides of the evaluation recipe's fields.
     splits : tuple, optional
         Pre-loaded ``(X_train, X_test, y_train, y_test, name)`` (tests).
-    soft_labels : bool, default=False
+    soft_labels : bool or "both", default=False
         Train the evaluation network on the distiller's soft labels ``y_soft_`` (its
         teacher's, e.g. ``cfm``, ``sre2l``) with knowledge distillation at the
         distiller's ``temperature`` (or the recipe's ``temperature`` when given).
+        "both" trains two networks on one distillation: hard labels (``results["convnet"]``)
+        and soft labels (``results["convnet_kd"]``).
     """
     from dataclasses import replace
 
-    from ..classification import evaluate_classifier, fit_classifier, get_recipe
+    from ..classification import (evaluate_classifier, fit_classifier, get_recipe,
+                                  intra_class_similarity)
     from ..utils import resolve_device
 
     name = str(distiller).lower()
@@ -96,10 +99,18 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
     data_kind = "full" if name == "full" else "synthetic"
     eval_recipe = replace(get_recipe("convnet", data_kind), **(recipe or {}))
 
-    acc, loss, train_seconds, distill_seconds, n_syn = [], [], [], [], []
-    extra = {"n_stored": [], "expert_buffer_bytes": []}
+    if soft_labels not in (False, True, "both"):
+        raise ValueError(f"soft_labels must be False, True or 'both', got {soft_labels!r}.")
+    # evaluation key -> trained on hard labels (False) or teacher soft labels (True)
+    evaluations = {"convnet": soft_labels is True}
+    if soft_labels == "both":
+        evaluations["convnet_kd"] = True
+    results = {key: {"acc": [], "loss": [], "train_seconds": []} for key in evaluations}
+    distill_seconds, n_syn = [], []
+    extra = {"n_stored": [], "expert_buffer_bytes": [], "intra_class_similarity": []}
     for seed in seeds:
         start = time.perf_counter()
+        y_soft, kd_recipe = None, eval_recipe
         if name == "full":
             X_syn, y_syn = X_train, y_train
         else:
@@ -109,6 +120,9 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
             est = CLASSIFY_DISTILLERS[name](ipc=ipc, random_state=seed, device=str(dev),
                                             **kwargs)
             X_syn, y_syn = est.fit_resample(X_train, y_train)
+            extra["intra_class_similarity"].append(
+                intra_class_similarity(X_syn, y_syn)
+                if np.unique(y_syn, return_counts=True)[1].max() > 1 else None)
             extra["n_stored"].append(int(getattr(est, "n_stored_", np.asarray(X_syn).size)))
             if hasattr(est, "expert_buffer_bytes_"):
                 extra["expert_buffer_bytes"].append(int(est.expert_buffer_bytes_))
@@ -116,42 +130,48 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
                 if not hasattr(est, "y_soft_"):
                     raise ValueError(f"soft_labels: the {name!r} distiller has no teacher soft "
                                      "labels (y_soft_); use e.g. 'cfm' or 'sre2l'.")
-                y_syn = est.y_soft_
+                y_soft = est.y_soft_
                 if "temperature" not in (recipe or {}):
-                    eval_recipe = replace(eval_recipe, temperature=float(est.temperature))
+                    kd_recipe = replace(eval_recipe, temperature=float(est.temperature))
         distill_seconds.append(time.perf_counter() - start)
         n_syn.append(int(len(y_syn)))
-        net, hist = fit_classifier(X_syn, y_syn, n_classes=n_classes, recipe=eval_recipe,
-                                   model_kwargs=model_kwargs, device=dev, random_state=seed,
-                                   n_threads=n_threads)
-        scores = evaluate_classifier(net, X_test, y_test)
-        acc.append(scores["acc"])
-        loss.append(scores["loss"])
-        train_seconds.append(hist["train_seconds"])
-        if log is not None:
-            log(f"[{data_name} {name}{'-' + objective if objective else ''} ipc={ipc} "
-                f"seed={seed}] convnet: acc={scores['acc']:.4f} (distil "
-                f"{distill_seconds[-1]:.1f}s, train {hist['train_seconds']:.1f}s, "
-                f"{len(y_syn)} samples)")
+        for key, soft in evaluations.items():
+            net, hist = fit_classifier(X_syn, y_soft if soft else y_syn, n_classes=n_classes,
+                                       recipe=kd_recipe if soft else eval_recipe,
+                                       model_kwargs=model_kwargs, device=dev, random_state=seed,
+                                       n_threads=n_threads)
+            scores = evaluate_classifier(net, X_test, y_test)
+            results[key]["acc"].append(scores["acc"])
+            results[key]["loss"].append(scores["loss"])
+            results[key]["train_seconds"].append(hist["train_seconds"])
+            if log is not None:
+                log(f"[{data_name} {name}{'-' + objective if objective else ''} ipc={ipc} "
+                    f"seed={seed}] {key}{' (soft labels)' if soft else ''}: "
+                    f"acc={scores['acc']:.4f} (distil {distill_seconds[-1]:.1f}s, train "
+                    f"{hist['train_seconds']:.1f}s, {len(y_syn)} samples)")
+        if soft_labels is True:
+            eval_recipe = kd_recipe
     return {
         "task": "classify",
         "dataset": data_name,
         "distiller": name,
         "objective": objective,
-        "soft_labels": bool(soft_labels),
+        "soft_labels": soft_labels if soft_labels == "both" else bool(soft_labels),
         "ipc": ipc if name != "full" else None,
         "params": params,
         "seeds": list(seeds),
         "eval_split": eval_split,
         "eval_model": {"name": "convnet", **model_kwargs},
         "recipe": eval_recipe.as_dict(),
+        "kd_recipe": kd_recipe.as_dict() if soft_labels == "both" else None,
         "n_synthetic": n_syn,
         "n_stored": extra["n_stored"],
         "n_real_floats_budget": (int(ipc * n_classes * np.prod(np.shape(X_train)[1:]))
                                  if name != "full" else None),
         "expert_buffer_bytes": extra["expert_buffer_bytes"],
+        "intra_class_similarity": extra["intra_class_similarity"],
         "distill_seconds": distill_seconds,
-        "results": {"convnet": {"acc": acc, "loss": loss, "train_seconds": train_seconds}},
+        "results": results,
         "device": str(dev),
         "machine": platform.platform(),
         "versions": _versions(),
@@ -161,10 +181,12 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
 def format_classify_table(result):
     """A plain-text summary (mean ± std over seeds) of a classify benchmark result."""
     label = result["distiller"] + (f"-{result['objective']}" if result.get("objective") else "")
-    label += " (soft labels)" if result.get("soft_labels") else ""
-    r = result["results"]["convnet"]
-    return (f"{result['dataset']}  {label}  ipc={result['ipc']}  split={result['eval_split']}  "
-            f"seeds={result['seeds']}\n"
-            f"convnet acc {_pm(np.asarray(r['acc']) * 100, 1)} %   distil "
-            f"{np.mean(result['distill_seconds']):.1f}s   synthetic samples "
-            f"{result['n_synthetic'][0]}")
+    label += " (soft labels)" if result.get("soft_labels") is True else ""
+    lines = [f"{result['dataset']}  {label}  ipc={result['ipc']}  split={result['eval_split']}  "
+             f"seeds={result['seeds']}"]
+    for key, r in result["results"].items():
+        kind = " (soft labels)" if key.endswith("_kd") else ""
+        lines.append(f"{key}{kind} acc {_pm(np.asarray(r['acc']) * 100, 1)} %   distil "
+                     f"{np.mean(result['distill_seconds']):.1f}s   synthetic samples "
+                     f"{result['n_synthetic'][0]}")
+    return "\n".join(lines)

@@ -86,7 +86,7 @@ def classify_report(paths):
     for path in paths:
         with open(path) as fh:
             res = json.load(fh)
-        if res.get("task") != "classify":
+        if res.get("task") != "classify" or res["distiller"] in _TEACHER_DISTILLERS:
             continue
         label = res["distiller"] + (f"+{res['objective']}" if res.get("objective") else "")
         if res["distiller"] == "fred":
@@ -126,6 +126,89 @@ def classify_report(paths):
         if notes:
             out.append("")
             out += [f"- {n}" for n in notes]
+        out.append("")
+    return "\n".join(out)
+
+
+#: distillers with a teacher (soft labels): reported by :func:`cfm_report`
+_TEACHER_DISTILLERS = ("cfm", "sre2l")
+
+
+def _cfm_label(res):
+    """Row label of a CFM-study result from its distiller and parameters."""
+    params = res.get("params") or {}
+    name = res["distiller"]
+    if name == "random":
+        return "Random"
+    if name == "full":
+        return "Full data"
+    if name == "sre2l":
+        return "SRe²L-style"
+    if name != "cfm":
+        return name.upper()
+    if float(params.get("lr", 0.25)) < 1e-6:
+        return "Random + teacher soft labels"
+    filt = params.get("filter", "cfm")
+    signal, ce = params.get("use_signal", True), params.get("use_ce", True)
+    if not ce:
+        return "CFM ablation: filter only" if not signal else "CFM ablation: filter + signal"
+    if filt == "cfm":
+        return "CFM (curriculum, filter + signal + CE)"
+    if filt == "frepo":
+        return f"fixed high-pass (λ+β)^-1, β = {params.get('beta', 0.1):g}"
+    if filt == "lowpass":
+        return f"low-pass λ(λ+β)^-1, β = {params.get('beta', 0.1):g}"
+    return f"filter {filt}"
+
+
+def cfm_report(paths):
+    """One markdown table per dataset for the CFM study (distillers with a teacher).
+
+    Rows: Random, Random with the teacher's soft labels, SRe²L-style, CFM, its ablations
+    and filter choices. Per ipc: test accuracy % with hard labels and with the teacher's
+    soft labels (``--soft-labels both``), and the mean intra-class cosine similarity of
+    the synthetic set (diversity). Datasets without a ``cfm`` or ``sre2l`` result are
+    skipped.
+    """
+    runs = defaultdict(dict)
+    for path in paths:
+        with open(path) as fh:
+            res = json.load(fh)
+        if res.get("task") != "classify":
+            continue
+        runs[res["dataset"]][(_cfm_label(res), res["ipc"])] = res
+    order = ["Random", "Random + teacher soft labels", "SRe²L-style",
+             "CFM (curriculum, filter + signal + CE)", "CFM ablation: filter only",
+             "CFM ablation: filter + signal"]
+    out = []
+    for dataset, cells in sorted(runs.items()):
+        if not any(r["distiller"] in _TEACHER_DISTILLERS for r in cells.values()):
+            continue
+        ipcs = sorted({ipc for (_, ipc) in cells if ipc is not None})
+        labels = sorted({lab for (lab, _) in cells},
+                        key=lambda lab: (order.index(lab) if lab in order else len(order), lab))
+        out.append(f"**{dataset}**: ConvNet test accuracy % (mean ± std over seeds) with hard "
+                   "labels / with the teacher's soft labels (KD), intra-class cosine similarity "
+                   "of the synthetic set, distillation seconds per seed\n")
+        out.append("| method | " + " | ".join(f"ipc {i}: hard | KD | sim | s" for i in ipcs)
+                   + " |")
+        out.append("|---|" + "---|---|---|---|" * len(ipcs))
+        for lab in labels:
+            row = []
+            for ipc in ipcs:
+                r = cells.get((lab, ipc)) or cells.get((lab, None))
+                if r is None:
+                    row += ["", "", "", ""]
+                    continue
+                res = r["results"]
+                soft_only = r.get("soft_labels") is True
+                hard = "" if soft_only else _pm(np.asarray(res["convnet"]["acc"]) * 100, 1)
+                kd = res["convnet"] if soft_only else res.get("convnet_kd")
+                sims = [v for v in r.get("intra_class_similarity") or [] if v is not None]
+                row += [hard, _pm(np.asarray(kd["acc"]) * 100, 1) if kd else "",
+                        f"{np.mean(sims):.3f}" if sims else "",
+                        f"{np.mean(r['distill_seconds']):.0f}"]
+            out.append(f"| {lab} | " + " | ".join(row) + " |")
         out.append("")
     return "\n".join(out)
 
