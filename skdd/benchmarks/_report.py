@@ -12,6 +12,15 @@ def _pm(values, digits=3):
     return f"{v.mean():.{digits}f} ± {v.std():.{digits}f}"
 
 
+def _load_results(paths, task):
+    """The JSON results among ``paths`` whose task is ``task``, in order."""
+    for path in paths:
+        with open(path) as fh:
+            res = json.load(fh)
+        if res.get("task") == task:
+            yield res
+
+
 def forecast_report(paths, metric="mse"):
     """One markdown table per dataset: rows are distillers (with length), columns models.
 
@@ -23,11 +32,7 @@ def forecast_report(paths, metric="mse"):
     the Random row of the same synthetic length when there is one.
     """
     runs = defaultdict(list)
-    for path in paths:
-        with open(path) as fh:
-            res = json.load(fh)
-        if res.get("task") != "forecast":
-            continue
+    for res in _load_results(paths, "forecast"):
         runs[(res["dataset"], res["seq_len"], res["pred_len"])].append(res)
     out = []
     for (dataset, L, H), results in sorted(runs.items()):
@@ -83,10 +88,8 @@ def classify_report(paths):
     listed under the table when a row used non-default ones.
     """
     runs = defaultdict(dict)
-    for path in paths:
-        with open(path) as fh:
-            res = json.load(fh)
-        if res.get("task") != "classify" or res["distiller"] in _TEACHER_DISTILLERS:
+    for res in _load_results(paths, "classify"):
+        if res["distiller"] in _TEACHER_DISTILLERS:
             continue
         label = res["distiller"] + (f"+{res['objective']}" if res.get("objective") else "")
         if res["distiller"] == "fred":
@@ -171,11 +174,7 @@ def cfm_report(paths):
     skipped.
     """
     runs = defaultdict(dict)
-    for path in paths:
-        with open(path) as fh:
-            res = json.load(fh)
-        if res.get("task") != "classify":
-            continue
+    for res in _load_results(paths, "classify"):
         runs[res["dataset"]][(_cfm_label(res), res["ipc"])] = res
     order = ["Random", "Random + teacher soft labels", "SRe²L-style",
              "CFM (curriculum, filter + signal + CE)", "CFM ablation: filter only",
@@ -232,10 +231,8 @@ def scaling_plot(paths, out, model="dlinear", metric="mse", ax=None):
     series = defaultdict(list)
     full = None
     datasets = set()
-    for path in paths:
-        with open(path) as fh:
-            res = json.load(fh)
-        if res.get("task") != "forecast" or model not in res["results"]:
+    for res in _load_results(paths, "forecast"):
+        if model not in res["results"]:
             continue
         datasets.add(res["dataset"])
         vals = np.asarray(res["results"][model][metric], dtype=float)
