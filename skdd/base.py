@@ -137,7 +137,7 @@ class BaseDistiller(BaseEstimator):
     # -- the optimisation loop ------------------------------------------------------
     def _optimize(self, synthetic, loss_fn, *, data_fingerprint, lr, max_iter,
                   state_modules=(), optimizer="adam", betas=(0.9, 0.999),
-                  schedule="constant", after_step=None):
+                  schedule="constant", after_step=None, checkpoint=True):
         """Run the one optimisation loop shared by every distiller.
 
         Parameters
@@ -164,6 +164,9 @@ class BaseDistiller(BaseEstimator):
         after_step : callable, optional
             ``after_step(iteration)`` after each update, under ``torch.no_grad`` (a
             projection such as CondTSF's value update). It must not draw random numbers.
+        checkpoint : bool, default=True
+            Use the estimator's ``checkpoint_path`` (when set). False for auxiliary runs
+            inside one fit (e.g. a model selection) that must not share its checkpoint.
 
         Returns
         -------
@@ -184,7 +187,7 @@ class BaseDistiller(BaseEstimator):
         else:
             sched = None
 
-        checkpoint = _Checkpoint.from_estimator(self, data_fingerprint)
+        checkpoint = _Checkpoint.from_estimator(self, data_fingerprint) if checkpoint else None
         losses = []
         start = 0
         if checkpoint is not None and checkpoint.exists():

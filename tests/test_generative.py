@@ -209,6 +209,31 @@ def test_neural_mapper_keeps_rows_and_chooses_tau_on_the_grid():
         NeuralMapper(FrozenEstimator(nm), tau=1.0).fit(X, y)
 
 
+def test_tau_by_validation_trains_one_unet_per_grid_value(tmp_path):
+    X, y = _waves(20, T=24)
+    gen = TimeVQVAE(**TINY).fit(X, y)
+    nm = NeuralMapper(FrozenEstimator(gen), tau="validation", tau_grid=(0.1, 1.0),
+                      validation_fraction=0.25, max_iter=3, random_state=0, device="cpu",
+                      checkpoint_path=tmp_path / "nm.pt").fit(X, y)
+    assert set(nm.tau_fids_) == {0.1, 1.0} and nm.tau_fids_[nm.tau_] == min(nm.tau_fids_.values())
+    assert len(nm.loss_curve_) == 3 and nm.transform(X[:3]).shape == (3, 1, 24)
+    # same seed, same choice and same U-Net; the selection runs leave the checkpoint alone
+    again = NeuralMapper(FrozenEstimator(gen), tau="validation", tau_grid=(0.1, 1.0),
+                         validation_fraction=0.25, max_iter=3, random_state=0, device="cpu",
+                         checkpoint_path=tmp_path / "nm.pt").fit(X, y)
+    assert again.tau_fids_ == nm.tau_fids_
+    np.testing.assert_array_equal(again.transform(X[:3]), nm.transform(X[:3]))
+    for bad in (0.0, 1.0, "half"):
+        with pytest.raises(ValueError, match="validation_fraction"):
+            NeuralMapper(FrozenEstimator(gen), tau="validation",
+                         validation_fraction=bad).fit(X, y)
+    with pytest.raises(ValueError, match="two series on each side"):
+        NeuralMapper(FrozenEstimator(gen), tau="validation",
+                     validation_fraction=0.01).fit(X, y)
+    with pytest.raises(ValueError, match="tau"):
+        NeuralMapper(FrozenEstimator(gen), tau="best").fit(X, y)
+
+
 def test_mapper_reduces_l1_on_svq_reconstructions():
     X, y = _waves(24, T=32)
     gen = TimeVQVAE(stage1_steps=60, stage2_steps=2, codebook_size=32, n_sampling_steps=2,

@@ -55,11 +55,17 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
         the same data; wrap a fitted one in :class:`sklearn.frozen.FrozenEstimator` to
         reuse it. A generator without a ``random_state`` gets this estimator's seed.
         Default: ``TimeVQVAE(preset=preset)``.
-    tau : "auto" or float, default="auto"
-        SVQ temperature; "auto" picks the value of ``tau_grid`` whose SVQ reconstructions
-        of the real series are closest in FID to the generator's prior samples (see
-        :attr:`tau_fids_`).
+    tau : "auto", "validation" or float, default="auto"
+        SVQ temperature. "auto" is NM-VQTSG's rule: the value of ``tau_grid`` whose SVQ
+        reconstructions of the real series are closest in FID to the generator's prior
+        samples. "validation" trains one U-Net per grid value on the series outside a
+        held-out ``validation_fraction`` and picks the value whose mapped prior samples
+        are closest in FID to the held-out series (five extra U-Net trainings; it guards
+        against a temperature so high that the U-Net can only learn to smooth). FIDs per
+        grid value are in :attr:`tau_fids_`.
     tau_grid : tuple of float, default=(0.1, 0.5, 1, 2, 4)
+    validation_fraction : float, default=0.2
+        Share of the series held out by ``tau="validation"``.
     n_tau_samples : int, default=1000
         Real series (a random subset when there are more) and as many prior samples used
         by the search.
@@ -106,13 +112,14 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
     _params_fingerprint = BaseDistiller._params_fingerprint
     _run_only_params = BaseDistiller._run_only_params
 
-    def __init__(self, generator=None, tau="auto", tau_grid=TAU_GRID, n_tau_samples=1000,
-                 max_iter=None, batch_size=None, lr=1e-3, preset="cpu", device="auto",
+    def __init__(self, generator=None, tau="auto", tau_grid=TAU_GRID, validation_fraction=0.2,
+                 n_tau_samples=1000, max_iter=None, batch_size=None, lr=1e-3, preset="cpu", device="auto",
                  random_state=None, verbose=0, n_threads=None, checkpoint_path=None,
                  checkpoint_every=100):
         self.generator = generator
         self.tau = tau
         self.tau_grid = tau_grid
+        self.validation_fraction = validation_fraction
         self.n_tau_samples = n_tau_samples
         self.max_iter = max_iter
         self.batch_size = batch_size
@@ -141,7 +148,12 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
         check_positive_float(self.lr, "lr")
         check_positive_int(self.n_tau_samples, "n_tau_samples", minimum=2)
         if isinstance(self.tau, str):
-            check_option(self.tau, "tau", ("auto",))
+            check_option(self.tau, "tau", ("auto", "validation"))
+            if self.tau == "validation" and not (
+                    isinstance(self.validation_fraction, float)
+                    and 0.0 < self.validation_fraction < 1.0):
+                raise ValueError(f"validation_fraction must be a float in (0, 1), got "
+                                 f"{self.validation_fraction!r}.")
             grid = tuple(self.tau_grid)
             if not grid:
                 raise ValueError("tau_grid must hold at least one temperature.")
@@ -192,10 +204,14 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
             xt = gen._prepare(X).to(device)
             with gen._on(device):
                 start = time.perf_counter()
-                self.tau_, self.tau_fids_ = self._choose_tau(X, xt, seed, device)
+                if self.tau == "validation":
+                    self.tau_, self.tau_fids_ = self._validate_tau(X, xt, seed, device, cfg)
+                else:
+                    self.tau_, self.tau_fids_ = self._choose_tau(X, xt, seed, device)
                 seconds["tau_search"] = time.perf_counter() - start
                 start = time.perf_counter()
-                self._train(xt, cfg, device)
+                unet, self.loss_curve_ = self._fit_unet(xt, self.tau_, cfg, device)
+                self.unet_ = unet.cpu()
                 seconds["mapper"] = time.perf_counter() - start
         self.stage_seconds_ = seconds
         self.device_ = str(device)
@@ -217,22 +233,49 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
             fids[float(tau)] = frechet_distance(Z_prior, Z, device)
         return min(fids, key=fids.get), fids
 
-    def _train(self, xt, cfg, device):
+    def _validate_tau(self, X, xt, seed, device, cfg):
+        """Pick the grid temperature whose U-Net, trained on the series outside a
+        held-out share, maps prior samples closest (FID) to the held-out series."""
+        gen = self.generator_
+        n = X.shape[0]
+        n_val = int(round(self.validation_fraction * n))
+        if n_val < 2 or n - n_val < 2:
+            raise ValueError(f"tau='validation' needs at least two series on each side of "
+                             f"the split: validation_fraction={self.validation_fraction} of "
+                             f"{n} series holds out {n_val}.")
+        perm = torch.randperm(n)
+        val, train = perm[:n_val], perm[n_val:]
+        val = val[:int(self.n_tau_samples)].sort().values.numpy()
+        features = MiniRocketFeatures(random_state=seed % 2**32, device=str(device)).fit(X[val])
+        Z_val = features.transform(X[val])
+        samples = gen._sample_codes(len(val), None, device)
+        fids = {}
+        for tau in self.tau_grid:
+            unet, _ = self._fit_unet(xt[train.to(xt.device)], float(tau), cfg, device,
+                                     checkpoint=False)
+            with torch.no_grad():
+                mapped = gen._finish(unet.eval()(samples))
+            fids[float(tau)] = frechet_distance(Z_val, features.transform(_as_3d(mapped)), device)
+        return min(fids, key=fids.get), fids
+
+    def _fit_unet(self, xt, tau, cfg, device, checkpoint=True):
+        """Train a U-Net with L1 on (SVQ(x), x) pairs of ``xt``; return it (eval mode) and
+        its loss curve."""
         gen = self.generator_
         n, C, _ = xt.shape
         T = self.series_length_
         unet = UNet1D(C, dim=cfg["dim"], dim_mults=cfg["dim_mults"]).to(device).train()
-        bs, tau = cfg["batch_size"], self.tau_
+        bs = cfg["batch_size"]
 
         def loss_fn(iteration):
             x = xt[torch.randint(n, (bs,), device=device)]
             x_svq = gen._reconstruct_codes(x, tau)  # fresh stochastic draws every step
             return F.l1_loss(unet(x_svq)[..., :T], x[..., :T])
 
-        self.loss_curve_ = self._optimize(
+        loss_curve = self._optimize(
             unet, loss_fn, data_fingerprint=data_fingerprint(xt.cpu().numpy()), lr=self.lr,
-            max_iter=cfg["max_iter"], schedule="cosine")
-        self.unet_ = unet.eval().cpu()
+            max_iter=cfg["max_iter"], schedule="cosine", checkpoint=checkpoint)
+        return unet.eval(), loss_curve
 
     def transform(self, X):
         """Map series through the U-Net (deterministic, row by row).
