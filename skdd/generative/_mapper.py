@@ -90,7 +90,9 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
     unet_ : UNet1D (on CPU)
     tau_ : float
     tau_fids_ : dict or None
-        FID of the SVQ reconstructions against prior samples, per grid value.
+        Per grid value: ``tau="auto"``, the FID of the SVQ reconstructions against prior
+        samples; ``tau="validation"``, the FID of the mapped prior samples against the
+        held-out series. None for a fixed ``tau``.
     loss_curve_ : ndarray
     n_iter_ : int
     stage_seconds_ : dict
@@ -113,9 +115,9 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
     _run_only_params = BaseDistiller._run_only_params
 
     def __init__(self, generator=None, tau="auto", tau_grid=TAU_GRID, validation_fraction=0.2,
-                 n_tau_samples=1000, max_iter=None, batch_size=None, lr=1e-3, preset="cpu", device="auto",
-                 random_state=None, verbose=0, n_threads=None, checkpoint_path=None,
-                 checkpoint_every=100):
+                 n_tau_samples=1000, max_iter=None, batch_size=None, lr=1e-3, preset="cpu",
+                 device="auto", random_state=None, verbose=0, n_threads=None,
+                 checkpoint_path=None, checkpoint_every=100):
         self.generator = generator
         self.tau = tau
         self.tau_grid = tau_grid
