@@ -26,7 +26,7 @@ from ..metrics import MiniRocketFeatures, frechet_distance
 from ..nn import UNet1D
 from ..utils import (check_option, check_positive_float, check_positive_int, resolve_device,
                      seeded, torch_threads)
-from ._timevqvae import TimeVQVAE, check_panel
+from ._timevqvae import TimeVQVAE, check_panel, preset_config
 
 __all__ = ["NeuralMapper", "MAPPER_PRESETS"]
 
@@ -141,12 +141,7 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
         return tags
 
     def _config(self):
-        check_option(self.preset, "preset", MAPPER_PRESETS)
-        cfg = dict(MAPPER_PRESETS[self.preset])
-        for key in ("max_iter", "batch_size"):
-            if getattr(self, key) is not None:
-                cfg[key] = getattr(self, key)
-            cfg[key] = check_positive_int(cfg[key], key)
+        cfg = preset_config(self, MAPPER_PRESETS, ("max_iter", "batch_size"))
         check_positive_float(self.lr, "lr")
         check_positive_int(self.n_tau_samples, "n_tau_samples", minimum=2)
         if isinstance(self.tau, str):

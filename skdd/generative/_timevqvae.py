@@ -44,6 +44,18 @@ TIMEVQVAE_PRESETS = {
 }
 
 
+def preset_config(estimator, presets, keys):
+    """The estimator's preset (``estimator.preset``, a key of ``presets``) as a dict, with
+    the integer parameters ``keys`` overridden where the estimator sets them (not None)
+    and checked to be positive."""
+    check_option(estimator.preset, "preset", presets)
+    cfg = dict(presets[estimator.preset])
+    for key in keys:
+        value = getattr(estimator, key)
+        cfg[key] = check_positive_int(cfg[key] if value is None else value, key)
+    return cfg
+
+
 def check_panel(est, X, *, reset):
     """Validate a panel of series: ``(n, T)`` (one channel) or ``(n, C, T)``.
 
@@ -200,12 +212,7 @@ class TimeVQVAE(BaseDistiller):
 
     # -- validation -------------------------------------------------------------------
     def _config(self):
-        check_option(self.preset, "preset", TIMEVQVAE_PRESETS)
-        cfg = dict(TIMEVQVAE_PRESETS[self.preset])
-        for key in ("stage1_steps", "stage2_steps"):
-            if getattr(self, key) is not None:
-                cfg[key] = getattr(self, key)
-            cfg[key] = check_positive_int(cfg[key], key)
+        cfg = preset_config(self, TIMEVQVAE_PRESETS, ("stage1_steps", "stage2_steps"))
         if self.batch_size is not None:
             bs = check_positive_int(self.batch_size, "batch_size")
             cfg["batch_size"] = (bs, bs)
