@@ -162,3 +162,47 @@ def test_theorem1_task_records_both_quantities_along_the_run():
     assert len(rec["harmonic_error"]) == len(rec["acf_gap"]) == 3
     assert all(0 <= g <= 2 for g in rec["acf_gap"]) and all(h >= 0 for h in rec["harmonic_error"])
     assert "Spearman" in format_theorem1_table(res)
+
+
+def test_merge_joins_per_seed_runs_into_the_multi_seed_result(splits, tmp_path, capsys):
+    from skdd.benchmarks._merge import merge_seed_runs
+
+    both = _run(splits, "random", eval_models=["dlinear"])
+    parts = [_run(splits, "random", eval_models=["dlinear"], seeds=[s]) for s in (0, 1)]
+    merged = merge_seed_runs(parts)
+    assert merged["seeds"] == [0, 1] and len(merged["distill_seconds"]) == 2
+    for key in ("mse", "mae", "epochs"):
+        assert merged["results"]["dlinear"][key] == both["results"]["dlinear"][key]
+    assert {k: v for k, v in merged.items() if k not in ("results", "distill_seconds")} == \
+        {k: v for k, v in both.items() if k not in ("results", "distill_seconds")}
+
+    paths = []
+    for part in parts:
+        paths.append(tmp_path / f"s{part['seeds'][0]}.json")
+        paths[-1].write_text(json.dumps(part))
+    out = tmp_path / "merged.json"
+    assert main(["merge", *map(str, paths), "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["results"]["dlinear"]["mse"] == \
+        both["results"]["dlinear"]["mse"]
+    assert "seeds [0, 1]" in capsys.readouterr().out
+
+    with pytest.raises(ValueError, match="at least two"):
+        merge_seed_runs(parts[:1])
+    with pytest.raises(ValueError, match="seeds \\[0\\]"):
+        merge_seed_runs([parts[0], parts[0]])
+    other = _run(splits, "random", eval_models=["dlinear"], seeds=[1], length=130)
+    with pytest.raises(ValueError, match="'length'"):
+        merge_seed_runs([parts[0], other])
+    with pytest.raises(ValueError, match="unknown benchmark task"):
+        merge_seed_runs([{"task": "x", "seeds": [0]}, {"task": "x", "seeds": [1]}])
+
+
+def test_merge_unions_records_keyed_by_seed():
+    from skdd.benchmarks._merge import merge_seed_runs
+
+    runs = [{"task": "theorem1", "dataset": "d", "seeds": [s],
+             "records": {str(s): {"iteration": [1, 2], "spearman": 0.5 * s}}} for s in (2, 0)]
+    merged = merge_seed_runs(runs)
+    assert merged["seeds"] == [2, 0]
+    assert merged["records"] == {"2": {"iteration": [1, 2], "spearman": 1.0},
+                                 "0": {"iteration": [1, 2], "spearman": 0.0}}

@@ -86,6 +86,10 @@ def build_parser():
                    help="train on the distiller's teacher soft labels (y_soft_: cfm, sre2l) "
                         "with knowledge distillation at its temperature; 'both' also trains "
                         "a network on the hard labels of the same distillation")
+    m = sub.add_parser("merge", help="join JSON files of one command run for different "
+                                     "seeds (e.g. one-thread processes in parallel)")
+    m.add_argument("paths", nargs="+", help="JSON files written with --json")
+    m.add_argument("--json", required=True, help="write the merged result to this file")
     from ._fidelity import add_fidelity_parser
 
     add_fidelity_parser(sub, _int_list)
@@ -124,6 +128,13 @@ def main(argv=None):
 
             scaling_plot(args.paths, args.scaling_plot, model=args.model, metric=args.metric)
             print(f"wrote {args.scaling_plot}")
+        return 0
+    if args.task == "merge":
+        from ._merge import merge_seed_files
+
+        merged = merge_seed_files(args.paths, out=args.json)
+        print(f"wrote {args.json}: {merged['task']} {merged.get('dataset')}, seeds "
+              f"{merged['seeds']}")
         return 0
     if args.task == "demo":
         from ._demo import format_demo, run_demo
