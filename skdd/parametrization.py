@@ -79,12 +79,20 @@ class FourierDomain(nn.Module):
     up to float rounding. Imaginary parts that must vanish for a real series (the DC term and,
     for even lengths, the Nyquist term) are ignored by ``irfft``.
 
+    With a ``scale`` (one positive number per frequency and channel), the learnable tensor
+    holds the coefficients divided by it: an optimiser that takes steps of about the same
+    size on every learnable entry (Adam) then moves each frequency in proportion to its
+    scale, e.g. to the real data's amplitude spectrum, instead of moving every frequency,
+    noise-floor ones included, by the same amount.
+
     Parameters
     ----------
     length : int
         Series length M.
     coefficients : tensor of shape (M // 2 + 1, C, 2)
         Real and imaginary parts.
+    scale : tensor of shape (M // 2 + 1, C), optional
+        Positive per-frequency scale of the learnable tensor (default: all ones).
 
     Examples
     --------
@@ -94,9 +102,12 @@ class FourierDomain(nn.Module):
     >>> p = FourierDomain.from_series(x)
     >>> torch.allclose(p(), x, atol=1e-5)
     True
+    >>> q = FourierDomain.from_series(x, scale=torch.rand(49, 3) + 0.5)
+    >>> torch.allclose(q(), x, atol=1e-5)
+    True
     """
 
-    def __init__(self, length, coefficients):
+    def __init__(self, length, coefficients, scale=None):
         super().__init__()
         self.length = int(length)
         coefficients = torch.as_tensor(coefficients).detach().clone().float()
@@ -104,20 +115,29 @@ class FourierDomain(nn.Module):
                 or coefficients.shape[-1] != 2:
             raise ValueError(f"coefficients must have shape ({self.length // 2 + 1}, C, 2), "
                              f"got {tuple(coefficients.shape)}.")
-        self.coefficients = nn.Parameter(coefficients)
+        if scale is None:
+            scale = torch.ones(coefficients.shape[:2], device=coefficients.device)
+        scale = torch.as_tensor(scale).detach().clone().float().to(coefficients.device)
+        if scale.shape != coefficients.shape[:2]:
+            raise ValueError(f"scale must have shape {tuple(coefficients.shape[:2])} (one value "
+                             f"per frequency and channel), got {tuple(scale.shape)}.")
+        if not bool(torch.isfinite(scale).all()) or bool((scale <= 0).any()):
+            raise ValueError("scale must be finite and positive.")
+        self.register_buffer("scale", scale[..., None])
+        self.coefficients = nn.Parameter(coefficients / self.scale)
 
     @classmethod
-    def from_series(cls, series):
+    def from_series(cls, series, scale=None):
         """Parametrize a ``(M, C)`` series by its rfft coefficients."""
         series = torch.as_tensor(series).detach().float()
         if series.ndim != 2:
             raise ValueError(f"series must be 2-D (M, C), got shape {tuple(series.shape)}.")
         spectrum = torch.fft.rfft(series, dim=0)
-        return cls(series.shape[0], torch.view_as_real(spectrum))
+        return cls(series.shape[0], torch.view_as_real(spectrum), scale=scale)
 
     def spectrum(self):
         """The complex spectrum, shape (M // 2 + 1, C)."""
-        return torch.view_as_complex(self.coefficients)
+        return torch.view_as_complex((self.coefficients * self.scale).contiguous())
 
     def forward(self):
         return torch.fft.irfft(self.spectrum(), n=self.length, dim=0)

@@ -345,4 +345,20 @@ def test_runner_both_labels_from_one_distillation(small_digits, cache, tmp_path)
     path = tmp_path / "cfm.json"
     path.write_text(json.dumps(res))
     table = cfm_report([str(path)])
-    assert "CFM (curriculum, filter + signal + CE)" in table and "ipc 2: hard | KD" in table
+    assert "| CFM (curriculum from β = " in table and "ipc 2: hard | KD" in table
+
+
+def test_cfm_report_labels_name_the_filter_and_beta():
+    from skdd.benchmarks._report import _cfm_label
+
+    def label(name="cfm", **params):
+        return _cfm_label({"distiller": name, "params": params})
+
+    beta = CFMDistiller().beta
+    assert label() == f"CFM (curriculum from β = {beta:g}, filter + signal + CE)"
+    assert label(beta=0.1, use_ce=False) == "CFM ablation: filter + signal (curriculum from β = 0.1)"
+    assert label(use_ce=False, use_signal=False).startswith("CFM ablation: filter only")
+    assert label(filter="frepo", beta=1e-4) == "fixed high-pass (λ+β)^-1, β = 0.0001"
+    assert label(filter="lowpass") == f"low-pass λ(λ+β)^-1, β = {beta:g}"
+    assert label(lr=1e-9, max_iter=1) == "Random + teacher soft labels"
+    assert label("sre2l") == "SRe²L-style" and label("random") == "Random"

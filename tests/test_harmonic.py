@@ -7,8 +7,8 @@ import torch
 from skdd import HarmonicDistiller
 from skdd.datasets import make_seasonal_series
 from skdd.nn import DLinear
-from skdd.objectives import (TrajectoryMatching, harmonic_filter, harmonic_loss, parameters_of,
-                             top_k_harmonics, unroll_sgd)
+from skdd.objectives import (TrajectoryMatching, harmonic_filter, harmonic_loss,
+                             mean_amplitude_spectrum, parameters_of, top_k_harmonics, unroll_sgd)
 from skdd.parametrization import FourierDomain, TimeDomain
 
 SMALL = dict(length=96, seq_len=24, pred_len=12, n_harmonics=8, max_iter=6, n_experts=1,
@@ -32,6 +32,37 @@ def test_every_coefficient_moves_the_whole_series():
     with torch.no_grad():
         p.coefficients[3, 0, 0] += 1.0
     assert (p().abs() > 0).float().mean() > 0.9
+
+
+def test_fourier_scale_spreads_adam_steps_in_proportion():
+    x = torch.randn(64, 2)
+    scale = torch.ones(33, 2)
+    scale[5] = 10.0
+    p = FourierDomain.from_series(x, scale=scale)
+    torch.testing.assert_close(p(), x, atol=1e-5, rtol=0)
+    before = p.spectrum().detach().clone()
+    opt = torch.optim.Adam(p.parameters(), lr=0.01)
+    (p() * torch.randn(64, 2)).sum().backward()
+    opt.step()  # Adam's first step moves every learnable entry by lr (its sign)
+    moved = (torch.view_as_real(p.spectrum().detach() - before).abs())
+    torch.testing.assert_close(moved[5], torch.full((2, 2), 0.1), atol=1e-4, rtol=0)
+    torch.testing.assert_close(moved[3], torch.full((2, 2), 0.01), atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="scale must have shape \\(33, 2\\)"):
+        FourierDomain.from_series(x, scale=torch.ones(33))
+    with pytest.raises(ValueError, match="positive"):
+        FourierDomain.from_series(x, scale=torch.zeros(33, 2))
+
+
+def test_mean_amplitude_spectrum_follows_the_data():
+    t = torch.arange(1000.0)
+    x = torch.stack([torch.sin(2 * np.pi * t / 24), torch.sin(2 * np.pi * t / 12)], 1)
+    x = x + 0.01 * torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
+    s = mean_amplitude_spectrum(x, 96)
+    assert s.shape == (49, 2) and bool((s > 0).all())
+    assert s[:, 0].argmax() == 4 and s[:, 1].argmax() == 8
+    torch.testing.assert_close(s.pow(2).mean(0).sqrt(), torch.ones(2), atol=1e-2, rtol=0)
+    with pytest.raises(ValueError, match="shorter than length=2000"):
+        mean_amplitude_spectrum(x, 2000)
 
 
 def test_top_k_harmonics_finds_known_periods():
@@ -137,6 +168,7 @@ def test_hdt_resume_equals_uninterrupted(tmp_path):
     ({"lr": 0}, "lr must be"),
     ({"backbone": "lstm"}, "backbone='lstm'"),
     ({"max_iter": 0}, "max_iter"),
+    ({"frequency_scale": "energy"}, "frequency_scale"),
 ])
 def test_hdt_rejects_bad_parameters(params, match):
     series = make_seasonal_series(300, 2, random_state=0)
@@ -157,6 +189,8 @@ def test_ablation_variants_run_and_differ():
     full = HarmonicDistiller(random_state=0, **SMALL).fit(series)
     assert not np.array_equal(base.X_syn_, full.X_syn_)
     assert not np.array_equal(noharm.X_syn_, full.X_syn_)
+    uniform = HarmonicDistiller(random_state=0, frequency_scale="uniform", **SMALL).fit(series)
+    assert np.isfinite(uniform.X_syn_).all() and not np.array_equal(uniform.X_syn_, full.X_syn_)
     with pytest.raises(ValueError, match="parametrization"):
         HarmonicDistiller(parametrization="wavelet", **SMALL).fit(series)
 

@@ -149,18 +149,24 @@ def _cfm_label(res):
         return "SRe²L-style"
     if name != "cfm":
         return name.upper()
-    if float(params.get("lr", 0.25)) < 1e-6:
+    from ..classification import CFMDistiller
+
+    defaults = CFMDistiller().get_params()
+    if float(params.get("lr", defaults["lr"])) < 1e-6:
         return "Random + teacher soft labels"
-    filt = params.get("filter", "cfm")
-    signal, ce = params.get("use_signal", True), params.get("use_ce", True)
-    if not ce:
-        return "CFM ablation: filter only" if not signal else "CFM ablation: filter + signal"
+    filt = params.get("filter", defaults["filter"])
+    beta = float(params.get("beta", defaults["beta"]))
+    signal = params.get("use_signal", defaults["use_signal"])
+    ce = params.get("use_ce", defaults["use_ce"])
     if filt == "cfm":
-        return "CFM (curriculum, filter + signal + CE)"
+        what = ("filter only" if not signal else "filter + signal") if not ce else None
+        if what:
+            return f"CFM ablation: {what} (curriculum from β = {beta:g})"
+        return f"CFM (curriculum from β = {beta:g}, filter + signal + CE)"
     if filt == "frepo":
-        return f"fixed high-pass (λ+β)^-1, β = {params.get('beta', 0.1):g}"
+        return f"fixed high-pass (λ+β)^-1, β = {beta:g}"
     if filt == "lowpass":
-        return f"low-pass λ(λ+β)^-1, β = {params.get('beta', 0.1):g}"
+        return f"low-pass λ(λ+β)^-1, β = {beta:g}"
     return f"filter {filt}"
 
 
@@ -176,16 +182,19 @@ def cfm_report(paths):
     runs = defaultdict(dict)
     for res in _load_results(paths, "classify"):
         runs[res["dataset"]][(_cfm_label(res), res["ipc"])] = res
-    order = ["Random", "Random + teacher soft labels", "SRe²L-style",
-             "CFM (curriculum, filter + signal + CE)", "CFM ablation: filter only",
-             "CFM ablation: filter + signal"]
+    order = ["Random", "Random + teacher soft labels", "SRe²L-style", "CFM (", "CFM ablation"]
+
+    def rank(label):
+        return next((i for i, start in enumerate(order)
+                     if label == start or (start.endswith(("(", "ablation"))
+                                           and label.startswith(start))), len(order))
+
     out = []
     for dataset, cells in sorted(runs.items()):
         if not any(r["distiller"] in _TEACHER_DISTILLERS for r in cells.values()):
             continue
         ipcs = sorted({ipc for (_, ipc) in cells if ipc is not None})
-        labels = sorted({lab for (lab, _) in cells},
-                        key=lambda lab: (order.index(lab) if lab in order else len(order), lab))
+        labels = sorted({lab for (lab, _) in cells}, key=lambda lab: (rank(lab), lab))
         out.append(f"**{dataset}**: ConvNet test accuracy % (mean ± std over seeds) with hard "
                    "labels / with the teacher's soft labels (KD), intra-class cosine similarity "
                    "of the synthetic set, distillation seconds per seed\n")

@@ -6,9 +6,10 @@ import torch
 
 from ..base import BaseForecastDistiller, data_fingerprint
 from ..nn import check_forecasting_backbone
-from ..objectives import TrajectoryMatching, harmonic_filter, harmonic_loss, top_k_harmonics
+from ..objectives import (TrajectoryMatching, harmonic_filter, harmonic_loss,
+                          mean_amplitude_spectrum, top_k_harmonics)
 from ..parametrization import FourierDomain, TimeDomain, WithLearnableStep
-from ..utils import check_positive_float, check_positive_int
+from ..utils import check_option, check_positive_float, check_positive_int
 from ._experts import ExpertTrajectories
 from ._windows import sample_window_batches
 
@@ -27,7 +28,9 @@ class HarmonicDistiller(BaseForecastDistiller):
        parameter point θ, ``expert_steps`` SGD steps on windows of ``X_H`` give the target,
        ``syn_steps`` differentiable SGD steps on windows of ``S_H`` give the student, and
        ``L_grad = ‖T_j(θ, S_H) − T_i(θ, X_H)‖² / ‖θ − T_i(θ, X_H)‖²``;
-    4. one Adam step on the coefficients for ``L_grad + harmonic_weight · L_harm``.
+    4. one Adam step on the coefficients for ``L_grad + harmonic_weight · L_harm``,
+       spread over the frequencies in proportion to the real amplitude spectrum
+       (``frequency_scale``).
 
     θ comes from snapshots along real training trajectories: ``n_experts`` backbones are
     trained with SGD on the real windows for ``expert_epochs`` epochs before distillation,
@@ -61,6 +64,13 @@ class HarmonicDistiller(BaseForecastDistiller):
     parametrization : {"fourier", "time"}, default="fourier"
         Learn the rfft coefficients of S (HDT) or its values directly (the "window
         gradient matching" ablation).
+    frequency_scale : {"amplitude", "uniform"}, default="amplitude"
+        How Adam's steps are spread over the frequencies (``parametrization="fourier"``):
+        in proportion to the real series' mean amplitude spectrum over length-M
+        subsequences (per channel, RMS 1 over the frequencies), so that frequencies where
+        the data has little energy move little; or the same step for every coefficient.
+        On the ETTh1 validation split "amplitude" gives 0.668 ± 0.006 against 0.686 ±
+        0.026 (DLinear MSE, docs/benchmarks.md).
     seq_len, pred_len : int, default=96
         Window sizes; ``length >= seq_len + pred_len + 1``.
     max_iter : int, default=300
@@ -117,7 +127,7 @@ class HarmonicDistiller(BaseForecastDistiller):
     """
 
     def __init__(self, length=384, n_harmonics=48, harmonic_weight=0.1, p=2, backbone="dlinear",
-                 parametrization="fourier", seq_len=96, pred_len=96, max_iter=300, lr=0.4,
+                 parametrization="fourier", frequency_scale="amplitude", seq_len=96, pred_len=96, max_iter=300, lr=0.4,
                  expert_steps=10, syn_steps=10, inner_lr=0.1, target="harmonic_steps",
                  expert_span=2, batch_size=64, n_subsequences=32,
                  n_experts=5, expert_epochs=5, device="auto", random_state=None, verbose=0,
@@ -128,6 +138,7 @@ class HarmonicDistiller(BaseForecastDistiller):
         self.p = p
         self.backbone = backbone
         self.parametrization = parametrization
+        self.frequency_scale = frequency_scale
         self.seq_len = seq_len
         self.pred_len = pred_len
         self.max_iter = max_iter
@@ -176,6 +187,7 @@ class HarmonicDistiller(BaseForecastDistiller):
         if self.parametrization not in ("fourier", "time"):
             raise ValueError(f"parametrization={self.parametrization!r} must be 'fourier' or "
                              "'time'.")
+        check_option(self.frequency_scale, "frequency_scale", ("uniform", "amplitude"))
         check_forecasting_backbone(self.backbone)
         return length, seq_len, pred_len
 
@@ -187,8 +199,12 @@ class HarmonicDistiller(BaseForecastDistiller):
         n_starts = real.shape[0] - M + 1
         start = int(torch.randint(n_starts, (1,)))
         init = real[start:start + M]
-        synthetic = (FourierDomain.from_series(init) if self.parametrization == "fourier"
-                     else TimeDomain(init)).to(device)
+        if self.parametrization == "fourier":
+            scale = (mean_amplitude_spectrum(real, M) if self.frequency_scale == "amplitude"
+                     else None)
+            synthetic = FourierDomain.from_series(init, scale=scale).to(device)
+        else:
+            synthetic = TimeDomain(init).to(device)
         trajectory = self.target == "trajectory"
         if trajectory:  # learnable student step size, as in trajectory matching
             synthetic = WithLearnableStep(synthetic, float(self.inner_lr), 1e-3)

@@ -8,7 +8,7 @@ from ._trajectory import (
     check_expert_schedule,
 )
 from ._matching import gradient_distance, GradientMatching, class_means, DistributionMatching
-from ._harmonic import top_k_harmonics, harmonic_filter, harmonic_loss
+from ._harmonic import top_k_harmonics, harmonic_filter, harmonic_loss, mean_amplitude_spectrum
 from ._spectral import (
     ConvInputs,
     LayerStatistics,
@@ -36,6 +36,7 @@ __all__ = [
     "top_k_harmonics",
     "harmonic_filter",
     "harmonic_loss",
+    "mean_amplitude_spectrum",
     "ConvInputs",
     "LayerStatistics",
     "feature_moments",

@@ -57,3 +57,45 @@ def harmonic_loss(real_spectrum, synthetic_spectrum, mask, p=2):
     diff = (real_spectrum.abs() - synthetic_spectrum.abs()) * mask
     # vector_norm has a zero (sub)gradient at a perfect match, where |x|^p^(1/p) gives NaN
     return torch.linalg.vector_norm(diff, ord=p, dim=(-2, -1)).mean()
+
+
+def mean_amplitude_spectrum(series, length, max_subsequences=256):
+    """Mean rfft amplitude of a series' length-``length`` subsequences, per channel.
+
+    The subsequences start at evenly spaced positions (at most ``max_subsequences`` of
+    them; no randomness). Each channel's amplitudes are divided by their root mean square
+    over the frequencies, and floored at 1e-3 of that, so the result is positive and of
+    order one: a per-frequency scale for :class:`skdd.parametrization.FourierDomain`.
+
+    Parameters
+    ----------
+    series : tensor of shape (T, C)
+    length : int
+        Subsequence length M (``<= T``).
+    max_subsequences : int, default=256
+
+    Returns
+    -------
+    tensor of shape (length // 2 + 1, C)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdd.objectives import mean_amplitude_spectrum
+    >>> t = torch.arange(480.0)
+    >>> x = torch.sin(2 * torch.pi * t / 24)[:, None] + 0.01 * torch.randn(480, 1)
+    >>> int(mean_amplitude_spectrum(x, 96)[:, 0].argmax())   # 96 / 24 = frequency 4
+    4
+    """
+    series = torch.as_tensor(series)
+    if series.ndim != 2:
+        raise ValueError(f"series must be 2-D (T, C), got shape {tuple(series.shape)}.")
+    n_starts = series.shape[0] - int(length) + 1
+    if n_starts < 1:
+        raise ValueError(f"the series ({series.shape[0]} steps) is shorter than length={length}.")
+    starts = torch.linspace(0, n_starts - 1, min(int(max_subsequences), n_starts),
+                            device=series.device).round().long()
+    windows = series[starts[:, None] + torch.arange(int(length), device=series.device)]
+    amplitude = torch.fft.rfft(windows, dim=1).abs().mean(0)
+    rms = amplitude.pow(2).mean(0, keepdim=True).sqrt().clamp_min(1e-12)
+    return (amplitude / rms).clamp_min(1e-3)
