@@ -182,12 +182,14 @@ def cfm_report(paths):
     runs = defaultdict(dict)
     for res in _load_results(paths, "classify"):
         runs[res["dataset"]][(_cfm_label(res), res["ipc"])] = res
-    order = ["Random", "Random + teacher soft labels", "SRe²L-style", "CFM (", "CFM ablation"]
+    # row order: these labels, then labels starting with these prefixes, then the rest
+    order = ["Random", "Random + teacher soft labels", "SRe²L-style", "CFM (",
+             "CFM ablation: filter only", "CFM ablation: filter + signal"]
 
     def rank(label):
-        return next((i for i, start in enumerate(order)
-                     if label == start or (start.endswith(("(", "ablation"))
-                                           and label.startswith(start))), len(order))
+        return next((i for i, head in enumerate(order)
+                     if label == head or (head.startswith("CFM") and label.startswith(head))),
+                    len(order))
 
     out = []
     for dataset, cells in sorted(runs.items()):
