@@ -323,7 +323,8 @@ def format_fidelity_summary(results):
         lines.append(
             f"| {res['dataset']} | {_cell(r['floor']['fid'], 4)} | {_cell(r['real']['fid'], 4)} | "
             f"{_cell(r['samples']['fid'], 4)} | {_cell(r['mapped']['fid'], 4)} | "
-            f"{change.mean():+.0f} ± {change.std():.0f} % | {_cell(r['samples']['is'], 3)} | "
+            f"{round(change.mean()) or 0:+d} ± {change.std():.0f} % | "
+            f"{_cell(r['samples']['is'], 3)} | "
             f"{_cell(r['mapped']['is'], 3)} | {_cell(r['samples']['cfid'], 3)} | "
             f"{_cell(r['mapped']['cfid'], 3)} | {', '.join(str(t) for t in res['tau'])} |")
         s = res["seconds"]
