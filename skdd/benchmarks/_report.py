@@ -93,16 +93,20 @@ def classify_report(paths):
             continue
         label = res["distiller"] + (f"+{res['objective']}" if res.get("objective") else "")
         if res["distiller"] == "fred":
+            from ..classification import FreDDistiller
+
             label = f"FreD ({res['objective'].upper()})"
-            if (res.get("params") or {}).get("mask") == "shared":
-                label += ", shared mask"
+            mask = (res.get("params") or {}).get("mask", FreDDistiller().mask)
+            if mask == "class":
+                label += ", per-class masks"
         elif res["distiller"] != "full":
             label = res["distiller"].upper() if res["distiller"] != "random" else "Random"
         else:
             label = "Full data"
         runs[res["dataset"]][(label, res["ipc"])] = res
-    order = ["Random", "DC", "FreD (DC)", "FreD (DC), shared mask", "DM", "FreD (DM)",
-             "FreD (DM), shared mask", "TM", "FreD (TM)", "FreD (TM), shared mask", "Full data"]
+    order = ["Random", "DC", "FreD (DC)", "FreD (DC), per-class masks", "DM", "FreD (DM)",
+             "FreD (DM), per-class masks", "TM", "FreD (TM)", "FreD (TM), per-class masks",
+             "Full data"]
     out = []
     for dataset, cells in sorted(runs.items()):
         ipcs = sorted({ipc for (_, ipc) in cells if ipc is not None})
