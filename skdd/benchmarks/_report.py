@@ -254,7 +254,9 @@ def scaling_plot(paths, out, model="dlinear", metric="mse", ax=None):
         if res["distiller"] == "full":
             full = vals
         else:
-            series[res["distiller"]].append((res["length"], vals.mean(), vals.std()))
+            params = res.get("params") or {}
+            name = res["distiller"] + (f" {json.dumps(params, sort_keys=True)}" if params else "")
+            series[name].append((res["length"], vals.mean(), vals.std()))
     if len(datasets) > 1:
         raise ValueError(f"scaling_plot takes one dataset at a time, got {sorted(datasets)}.")
     if ax is None:
