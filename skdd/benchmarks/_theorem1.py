@@ -56,7 +56,7 @@ def run_theorem1_check(dataset="ETTh1", distiller="hdt", *, seeds=(0, 1, 2), eve
     from ..base import BaseForecastDistiller, observe_optimization
     from ..forecasting import load_forecasting_splits
     from ..metrics import autocorrelation
-    from ..objectives import harmonic_loss, top_k_harmonics
+    from ..objectives import harmonic_loss, subsequences, top_k_harmonics
     from ..utils import check_positive_int, resolve_device
 
     name = str(distiller).lower()
@@ -78,7 +78,7 @@ def run_theorem1_check(dataset="ETTh1", distiller="hdt", *, seeds=(0, 1, 2), eve
         M = int(est.length)
         k = int(n_harmonics or getattr(est, "n_harmonics", None) or 48)
         starts = np.random.default_rng(0).integers(0, real.shape[0] - M + 1, n_reference)
-        x_sub = real[torch.as_tensor(starts)[:, None] + torch.arange(M)]
+        x_sub = subsequences(real, starts, M)
         f_x = torch.fft.rfft(x_sub, dim=1, norm="forward")
         mask = top_k_harmonics(f_x, k)
         rec = {"iteration": [], "harmonic_error": [], "acf_gap": []}

@@ -7,7 +7,7 @@ import torch
 from ..base import BaseForecastDistiller, data_fingerprint
 from ..nn import check_forecasting_backbone
 from ..objectives import (TrajectoryMatching, harmonic_filter, harmonic_loss,
-                          mean_amplitude_spectrum, top_k_harmonics)
+                          mean_amplitude_spectrum, subsequences, top_k_harmonics)
 from ..parametrization import FourierDomain, TimeDomain, WithLearnableStep
 from ..utils import check_option, check_positive_float, check_positive_int
 from ._experts import ExpertTrajectories
@@ -220,11 +220,9 @@ class HarmonicDistiller(BaseForecastDistiller):
         def batches(series_h, n_steps):
             return sample_window_batches(series_h, L, H, n_steps, self.batch_size)
 
-        offsets = torch.arange(M, device=device)
-
         def loss_fn(iteration):
             starts = torch.randint(n_starts, (int(self.n_subsequences),), device=device)
-            x_sub = real[starts[:, None] + offsets]  # (B, M, C)
+            x_sub = subsequences(real, starts, M)  # (B, M, C)
             f_x = torch.fft.rfft(x_sub, dim=1, norm="forward")
             syn = synthetic()
             f_s = torch.fft.rfft(syn, dim=0, norm="forward").expand_as(f_x)

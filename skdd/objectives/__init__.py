@@ -8,7 +8,8 @@ from ._trajectory import (
     check_expert_schedule,
 )
 from ._matching import gradient_distance, GradientMatching, class_means, DistributionMatching
-from ._harmonic import top_k_harmonics, harmonic_filter, harmonic_loss, mean_amplitude_spectrum
+from ._harmonic import (top_k_harmonics, harmonic_filter, harmonic_loss,
+                        mean_amplitude_spectrum, subsequences)
 from ._spectral import (
     ConvInputs,
     LayerStatistics,
@@ -37,6 +38,7 @@ __all__ = [
     "harmonic_filter",
     "harmonic_loss",
     "mean_amplitude_spectrum",
+    "subsequences",
     "ConvInputs",
     "LayerStatistics",
     "feature_moments",

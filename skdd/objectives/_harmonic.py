@@ -59,6 +59,22 @@ def harmonic_loss(real_spectrum, synthetic_spectrum, mask, p=2):
     return torch.linalg.vector_norm(diff, ord=p, dim=(-2, -1)).mean()
 
 
+def subsequences(series, starts, length):
+    """The length-``length`` subsequences of a ``(T, C)`` series starting at ``starts``.
+
+    Returns a tensor of shape ``(len(starts), length, C)`` (HDT's real subsequences).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdd.objectives import subsequences
+    >>> subsequences(torch.arange(10.0)[:, None], torch.tensor([0, 5]), 3)[:, :, 0].tolist()
+    [[0.0, 1.0, 2.0], [5.0, 6.0, 7.0]]
+    """
+    starts = torch.as_tensor(starts, device=series.device).long()
+    return series[starts[:, None] + torch.arange(int(length), device=series.device)]
+
+
 def mean_amplitude_spectrum(series, length, max_subsequences=256):
     """Mean rfft amplitude of a series' length-``length`` subsequences, per channel.
 
@@ -95,7 +111,7 @@ def mean_amplitude_spectrum(series, length, max_subsequences=256):
         raise ValueError(f"the series ({series.shape[0]} steps) is shorter than length={length}.")
     starts = torch.linspace(0, n_starts - 1, min(int(max_subsequences), n_starts),
                             device=series.device).round().long()
-    windows = series[starts[:, None] + torch.arange(int(length), device=series.device)]
+    windows = subsequences(series, starts, length)
     amplitude = torch.fft.rfft(windows, dim=1).abs().mean(0)
     rms = amplitude.pow(2).mean(0, keepdim=True).sqrt().clamp_min(1e-12)
     return (amplitude / rms).clamp_min(1e-3)
