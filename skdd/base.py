@@ -255,6 +255,9 @@ class BaseDistiller(BaseEstimator):
                 pending.append(loss.detach())
                 iteration += 1
                 stepped = False
+                # an interrupt from here on saves the state as it is now: iteration
+                # `iteration` has not drawn anything yet
+                rng_at_start = modules_at_start = None
                 for observer in list(_OBSERVERS):
                     observer(self, iteration, synthetic)
                 if progress is not None and (iteration % 10 == 0 or iteration == max_iter):

@@ -86,6 +86,26 @@ def test_keyboard_interrupt_then_resume_matches_uninterrupted(small_series, tmp_
     assert resumed.n_iter_ == 30
 
 
+def test_interrupt_after_an_update_resumes_at_the_next_iteration(small_series, tmp_path):
+    # Ctrl-C may arrive after an update has been counted (an observer, the progress bar):
+    # the saved RNG state must then be the one the next iteration starts from
+    from skdd.base import observe_optimization
+
+    full = WindowMomentDistiller(random_state=1).fit(small_series)
+    ckpt = tmp_path / "run.ckpt"
+
+    def stop(est, iteration, synthetic):
+        if iteration == 13:
+            raise KeyboardInterrupt
+
+    with observe_optimization(stop), pytest.raises(KeyboardInterrupt):
+        WindowMomentDistiller(random_state=1, checkpoint_path=ckpt).fit(small_series)
+    assert torch.load(ckpt, weights_only=True)["iteration"] == 13
+    resumed = WindowMomentDistiller(random_state=1, checkpoint_path=ckpt).fit(small_series)
+    np.testing.assert_array_equal(resumed.X_syn_, full.X_syn_)
+    np.testing.assert_allclose(resumed.loss_curve_, full.loss_curve_)
+
+
 def test_checkpoint_of_another_fit_is_refused(small_series, tmp_path):
     ckpt = tmp_path / "run.ckpt"
     WindowMomentDistiller(random_state=1, checkpoint_path=ckpt, max_iter=5).fit(small_series)

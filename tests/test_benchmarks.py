@@ -206,3 +206,52 @@ def test_merge_unions_records_keyed_by_seed():
     assert merged["seeds"] == [2, 0]
     assert merged["records"] == {"2": {"iteration": [1, 2], "spearman": 1.0},
                                  "0": {"iteration": [1, 2], "spearman": 0.0}}
+
+
+def test_cache_dir_resumes_an_interrupted_run_and_reuses_finished_ones(tmp_path):
+    from skdd.base import observe_optimization
+    from skdd.benchmarks._classify import run_classify_benchmark
+
+    kw = dict(ipc=1, seeds=[0], params={"max_iter": 4, "net_width": 8, "net_depth": 2,
+                                         "checkpoint_every": 1},
+              eval_model_kwargs={"width": 8}, recipe={"epochs": 2}, log=None)
+    plain = run_classify_benchmark("digits", "dm", **kw)
+    assert plain["resumed"] == [False]
+
+    def stop_at_two(est, iteration, synthetic):
+        if iteration == 2:
+            raise KeyboardInterrupt
+
+    with observe_optimization(stop_at_two), pytest.raises(KeyboardInterrupt):
+        run_classify_benchmark("digits", "dm", cache_dir=tmp_path, **kw)
+    (checkpoint,) = (tmp_path / "checkpoints").glob("classify-digits-dm-ipc1-test-seed0-*.pt")
+    resumed = run_classify_benchmark("digits", "dm", cache_dir=tmp_path, **kw)
+    again = run_classify_benchmark("digits", "dm", cache_dir=tmp_path, **kw)
+    assert resumed["resumed"] == again["resumed"] == [True]
+    # the interrupted-and-resumed run ends where the uninterrupted one did
+    for run in (resumed, again):
+        for key in ("acc", "loss"):
+            assert run["results"]["convnet"][key] == plain["results"]["convnet"][key]
+    # other parameters, another checkpoint; a checkpoint_path given by the user wins
+    other = run_classify_benchmark("digits", "dm", cache_dir=tmp_path,
+                                   **{**kw, "params": {**kw["params"], "max_iter": 3}})
+    assert other["resumed"] == [False]
+    assert len(list((tmp_path / "checkpoints").glob("*.pt"))) == 2
+    mine = tmp_path / "mine.pt"
+    run_classify_benchmark("digits", "dm", cache_dir=tmp_path,
+                           **{**kw, "params": {**kw["params"], "checkpoint_path": str(mine)}})
+    assert mine.exists() and len(list((tmp_path / "checkpoints").glob("*.pt"))) == 2
+    # a distiller without a loop (random) runs as before
+    assert run_classify_benchmark("digits", "random", cache_dir=tmp_path,
+                                  **{**kw, "params": {}})["resumed"] == [False]
+
+
+def test_cache_dir_of_the_forecast_task_reuses_a_finished_distillation(splits, tmp_path):
+    params = {"max_iter": 3, "n_experts": 1, "expert_epochs": 2}
+    first = _run(splits, "mtt", eval_models=["dlinear"], seeds=[0], params=params,
+                 cache_dir=tmp_path)
+    second = _run(splits, "mtt", eval_models=["dlinear"], seeds=[0], params=params,
+                  cache_dir=tmp_path)
+    assert first["resumed"] == [False] and second["resumed"] == [True]
+    assert first["results"]["dlinear"]["mse"] == second["results"]["dlinear"]["mse"]
+    (path,) = (tmp_path / "checkpoints").glob("forecast-seasonal-mtt-M120-48-24-test-seed0-*.pt")

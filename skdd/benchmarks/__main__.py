@@ -13,6 +13,11 @@ def _int_list(text):
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
 
 
+_CACHE_HELP = ("folder for each distillation's checkpoint (and expert trajectories, "
+               "teachers): the same command resumes an interrupted run and reuses finished "
+               "distillations")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m skdd.benchmarks",
                                      description="Reproduce the papers' tables with skdd.")
@@ -38,6 +43,7 @@ def build_parser():
     f.add_argument("--recipe", default="{}",
                    help="JSON overrides of the evaluation recipe (recipe selection on val)")
     f.add_argument("--json", default=None, help="write the result to this JSON file")
+    f.add_argument("--cache-dir", default=None, help=_CACHE_HELP)
     d = sub.add_parser("demo", help="the embedded default: distil a generated seasonal series "
                                     "with every forecasting distiller and compare with full data")
     d.add_argument("--seeds", type=_int_list, default=[0, 1, 2])
@@ -81,6 +87,7 @@ def build_parser():
     c.add_argument("--device", default="auto")
     c.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1)")
     c.add_argument("--json", default=None, help="write the result to this JSON file")
+    c.add_argument("--cache-dir", default=None, help=_CACHE_HELP)
     c.add_argument("--soft-labels", nargs="?", const="only", default=None,
                    choices=["only", "both"],
                    help="train on the distiller's teacher soft labels (y_soft_: cfm, sre2l) "
@@ -161,7 +168,8 @@ def main(argv=None):
         args.dataset, args.distiller, length=args.length, seq_len=args.seq_len,
         pred_len=args.pred_len, eval_models=[m for m in args.eval.split(",") if m],
         seeds=args.seeds, params=params, data_home=args.data_home, device=args.device,
-        eval_split=args.eval_split, recipe=recipe, splits=splits, n_threads=args.threads)
+        eval_split=args.eval_split, recipe=recipe, splits=splits, n_threads=args.threads,
+        cache_dir=args.cache_dir)
     print(format_forecast_table(result))
     _write_json(result, args.json)
     return 0
@@ -186,7 +194,8 @@ def _classify_main(args):
         args.dataset, args.distiller, ipc=args.ipc, objective=args.objective, seeds=args.seeds,
         params=params, data_home=args.data_home, device=args.device, eval_split=args.eval_split,
         eval_model_kwargs=model, recipe=recipe, n_threads=args.threads,
-        soft_labels={None: False, "only": True, "both": "both"}[args.soft_labels])
+        soft_labels={None: False, "only": True, "both": "both"}[args.soft_labels],
+        cache_dir=args.cache_dir)
     print(format_classify_table(result))
     _write_json(result, args.json)
     return 0

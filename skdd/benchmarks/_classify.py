@@ -37,7 +37,7 @@ def _validation_split(X, y, seed=0, fraction=0.2):
 def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(0, 1, 2),
                            params=None, data_home=None, device="cpu", eval_split="test",
                            eval_model_kwargs=None, recipe=None, n_threads=None, splits=None,
-                           log=print, soft_labels=False):
+                           log=print, soft_labels=False, cache_dir=None):
     """Run the classification protocol for one distiller and return the JSON-ready result.
 
     Parameters
@@ -71,12 +71,18 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
         distiller's ``temperature`` (or the recipe's ``temperature`` when given).
         "both" trains two networks on one distillation: hard labels (``results["convnet"]``)
         and soft labels (``results["convnet_kd"]``).
+    cache_dir : str or path-like, optional
+        Keep each distillation's checkpoint (and expert trajectories, teachers) there, so
+        the same command resumes an interrupted run and reuses finished ones
+        (:func:`skdd.benchmarks._cache.keep_work_in`); ``resumed`` in the result says
+        which seeds continued from a checkpoint.
     """
     from dataclasses import replace
 
     from ..classification import (evaluate_classifier, fit_classifier, get_recipe,
                                   intra_class_similarity)
     from ..utils import resolve_device
+    from ._cache import keep_work_in
 
     name = str(distiller).lower()
     if name != "full" and name not in CLASSIFY_DISTILLERS:
@@ -106,19 +112,23 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
     if soft_labels == "both":
         evaluations["convnet_kd"] = True
     results = {key: {"acc": [], "loss": [], "train_seconds": []} for key in evaluations}
-    distill_seconds, n_syn = [], []
+    distill_seconds, n_syn, resumed = [], [], []
     extra = {"n_stored": [], "expert_buffer_bytes": [], "intra_class_similarity": []}
     for seed in seeds:
         start = time.perf_counter()
         y_soft, kd_recipe = None, eval_recipe
         if name == "full":
             X_syn, y_syn = X_train, y_train
+            resumed.append(False)
         else:
             kwargs = dict(params)
             if objective is not None:
                 kwargs["objective"] = objective
             est = CLASSIFY_DISTILLERS[name](ipc=ipc, random_state=seed, device=str(dev),
                                             **kwargs)
+            resumed.append(keep_work_in(
+                est, cache_dir, ["classify", data_name, name, objective, f"ipc{ipc}", eval_split,
+                                 f"seed{seed}"], kwargs))
             X_syn, y_syn = est.fit_resample(X_train, y_train)
             extra["intra_class_similarity"].append(
                 intra_class_similarity(X_syn, y_syn)
@@ -171,6 +181,7 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
         "expert_buffer_bytes": extra["expert_buffer_bytes"],
         "intra_class_similarity": extra["intra_class_similarity"],
         "distill_seconds": distill_seconds,
+        "resumed": resumed,
         "results": results,
         "device": str(dev),
         "machine": platform.platform(),

@@ -25,7 +25,7 @@ def _versions():
 def run_forecast_benchmark(dataset, distiller, *, length=384, seq_len=96, pred_len=96,
                            eval_models=EVAL_MODELS, seeds=(0, 1, 2), params=None,
                            data_home=None, device="cpu", eval_split="test", recipe=None,
-                           splits=None, n_threads=None, log=print):
+                           splits=None, n_threads=None, log=print, cache_dir=None):
     """Run the forecasting protocol for one distiller and return the JSON-ready result.
 
     Parameters
@@ -48,11 +48,17 @@ def run_forecast_benchmark(dataset, distiller, *, length=384, seq_len=96, pred_l
         selection on the validation split.
     splits : ForecastingSplits, optional
         Pre-loaded splits (tests use small generated series).
+    cache_dir : str or path-like, optional
+        Keep each distillation's checkpoint there, so the same command resumes an
+        interrupted run and reuses finished ones
+        (:func:`skdd.benchmarks._cache.keep_work_in`); ``resumed`` in the result says
+        which seeds continued from a checkpoint.
     """
     from dataclasses import replace
 
     from ..forecasting import evaluate_forecaster, fit_forecaster, get_recipe, load_forecasting_splits
     from ..utils import resolve_device
+    from ._cache import keep_work_in
 
     name = str(distiller).lower()
     if name != "full" and name not in FORECAST_DISTILLERS:
@@ -70,14 +76,18 @@ def run_forecast_benchmark(dataset, distiller, *, length=384, seq_len=96, pred_l
     recipes = {m: replace(get_recipe(m, data_kind), **(recipe or {})) for m in eval_models}
 
     results = {m: {"mse": [], "mae": [], "train_seconds": [], "epochs": []} for m in eval_models}
-    distill_seconds = []
+    distill_seconds, resumed = [], []
     for seed in seeds:
         start = time.perf_counter()
         if name == "full":
             train = splits.train
+            resumed.append(False)
         else:
             est = FORECAST_DISTILLERS[name](length=length, seq_len=seq_len, pred_len=pred_len,
                                             random_state=seed, device=str(dev), **params)
+            resumed.append(keep_work_in(
+                est, cache_dir, ["forecast", splits.name, name, f"M{length}",
+                                 f"{seq_len}-{pred_len}", eval_split, f"seed{seed}"], params))
             train = np.asarray(est.fit_resample(splits.train), dtype=np.float32)
         distill_seconds.append(time.perf_counter() - start)
         for m in eval_models:
@@ -105,6 +115,7 @@ def run_forecast_benchmark(dataset, distiller, *, length=384, seq_len=96, pred_l
         "eval_split": eval_split,
         "recipes": {m: recipes[m].as_dict() for m in eval_models},
         "distill_seconds": distill_seconds,
+        "resumed": resumed,
         "results": results,
         "device": str(dev),
         "machine": platform.platform(),

@@ -22,9 +22,9 @@ __all__ = ["PER_SEED_FIELDS", "merge_seed_runs", "merge_seed_files"]
 # whose leaves are such lists (``results``, ``seconds``), or dicts keyed by seed
 # (``records`` of theorem1). Every other field describes the run and must agree.
 PER_SEED_FIELDS = {
-    "forecast": ("distill_seconds", "results"),
+    "forecast": ("distill_seconds", "resumed", "results"),
     "classify": ("n_synthetic", "n_stored", "expert_buffer_bytes", "intra_class_similarity",
-                 "distill_seconds", "results"),
+                 "distill_seconds", "resumed", "results"),
     "fidelity": ("results", "tau", "tau_fids", "classifier_test_acc", "seconds"),
     "theorem1": ("records",),
 }
