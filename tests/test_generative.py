@@ -300,6 +300,27 @@ def test_fidelity_task_writes_every_metric_per_seed():
     assert res["results"]["mapped"]["fid"][0] >= 0
 
 
+def test_fidelity_task_with_a_cache_dir_reuses_the_trained_stages(tmp_path):
+    from skdd.benchmarks._fidelity import run_fidelity_benchmark
+    from skdd.classification import ClassificationRecipe
+
+    X, y = _waves(16, T=24)
+    data = {"name": "toy", "X_train": X, "y_train": y, "X_ref": _waves(12, T=24, seed=1)[0],
+            "y_ref": np.arange(12) % 2}
+    kw = dict(seeds=(0,), n_draws=1, data=data, num_features=84, log=None, cache_dir=tmp_path,
+              params=dict(stage1_steps=3, stage2_steps=3, codebook_size=16),
+              mapper_params=dict(max_iter=3, tau=1.0),
+              classifier_params={"recipe": ClassificationRecipe(epochs=2, lr=0.01, batch_size=8),
+                                 "model_kwargs": {"filters": (8, 8, 8)}})
+    first = run_fidelity_benchmark("toy", **kw)
+    names = sorted(p.name.split("-")[-2] for p in (tmp_path / "checkpoints").iterdir())
+    assert names == ["mapper", "timevqvae", "timevqvae"]  # one file per generator stage
+    second = run_fidelity_benchmark("toy", **kw)
+    assert first["resumed"] == [False] and second["resumed"] == [True]
+    for key in ("samples", "mapped"):
+        assert first["results"][key]["fid"] == second["results"][key]["fid"]
+
+
 def test_fidelity_subcommand_is_registered():
     from skdd.benchmarks.__main__ import build_parser
 

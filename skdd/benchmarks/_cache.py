@@ -1,4 +1,5 @@
-"""Keep a benchmark's expensive work on disk: ``--cache-dir`` of ``forecast`` and ``classify``.
+"""Keep a benchmark's expensive work on disk: ``--cache-dir`` of ``forecast``, ``classify``
+and ``fidelity``.
 
 A CPU run of MNIST or of HDT at M = 1536 takes tens of minutes per seed. With a cache
 folder, each distillation writes its loop's checkpoint there (every ``checkpoint_every``
@@ -79,4 +80,6 @@ def keep_work_in(est, cache_dir, parts, params):
         path = str(folder / "checkpoints" / f"{_run_name(parts, params)}.pt")
         updates["checkpoint_path"] = path
     est.set_params(**updates)
-    return Path(os.fspath(path)).exists()
+    path = Path(os.fspath(path))
+    # estimators with several stages write "<path>.<stage>" files (TimeVQVAE)
+    return path.exists() or any(p.suffix != ".tmp" for p in path.parent.glob(path.name + ".*"))

@@ -68,7 +68,8 @@ def _mean_scores(scores):
 def run_fidelity_benchmark(dataset, *, seeds=(0, 1, 2), preset="cpu", n_draws=3, n_eval=None,
                            params=None, mapper_params=None, num_features=10_000,
                            distillers=(), ipc=10, classifier_params=None, device="cpu",
-                           n_threads=None, data_home=None, data=None, log=print):
+                           n_threads=None, data_home=None, data=None, log=print,
+                           cache_dir=None):
     """Run the fidelity protocol and return the JSON-ready result.
 
     Parameters
@@ -99,6 +100,11 @@ def run_fidelity_benchmark(dataset, *, seeds=(0, 1, 2), preset="cpu", n_draws=3,
         Arguments of the FCN training (see :class:`~skdd.metrics.FidelityEvaluator`).
     data : dict, optional
         Pre-loaded data as returned by :func:`load_fidelity_data` (tests).
+    cache_dir : str or path-like, optional
+        Keep the generator's and the mapper's checkpoints there, so the same command
+        resumes an interrupted run and reuses finished stages
+        (:func:`skdd.benchmarks._cache.keep_work_in`); ``resumed`` in the result says
+        which seeds continued from a checkpoint.
     """
     from sklearn.frozen import FrozenEstimator
 
@@ -106,6 +112,7 @@ def run_fidelity_benchmark(dataset, *, seeds=(0, 1, 2), preset="cpu", n_draws=3,
     from ..generative import NeuralMapper, TimeVQVAE
     from ..metrics import FidelityEvaluator, conditional_fid, frechet_distance, inception_score
     from ..utils import resolve_device
+    from ._cache import keep_work_in
 
     data = data if data is not None else load_fidelity_data(dataset, data_home=data_home)
     X_train, y_train, X_ref, y_ref = (data[k] for k in ("X_train", "y_train", "X_ref", "y_ref"))
@@ -119,14 +126,21 @@ def run_fidelity_benchmark(dataset, *, seeds=(0, 1, 2), preset="cpu", n_draws=3,
     results = {k: {"fid": [], "is": [], "cfid": []} for k in names}
     seconds = {k: [] for k in ("stage1", "stage2", "tau_search", "mapper", "classifier",
                                "evaluation", "total")}
-    taus, tau_fids, classifier_acc = [], [], []
+    taus, tau_fids, classifier_acc, resumed = [], [], [], []
     for seed in seeds:
         t_seed = time.perf_counter()
         rng = np.random.default_rng(seed)
+        run = ["fidelity", data["name"], preset, f"seed{seed}"]
         gen = TimeVQVAE(preset=preset, random_state=seed, device=dev, n_threads=n_threads,
-                        **(params or {})).fit(X_train, y_train)
+                        **(params or {}))
+        resumed_gen = keep_work_in(gen, cache_dir, [*run, "timevqvae"], params or {})
+        gen.fit(X_train, y_train)
         mapper = NeuralMapper(FrozenEstimator(gen), preset=preset, random_state=seed, device=dev,
-                              n_threads=n_threads, **(mapper_params or {})).fit(X_train, y_train)
+                              n_threads=n_threads, **(mapper_params or {}))
+        resumed_mapper = keep_work_in(mapper, cache_dir, [*run, "mapper"],
+                                      {"generator": params or {}, **(mapper_params or {})})
+        resumed.append(bool(resumed_gen or resumed_mapper))
+        mapper.fit(X_train, y_train)
         seconds["stage1"].append(gen.stage_seconds_["stage1"])
         seconds["stage2"].append(gen.stage_seconds_["stage2"])
         seconds["tau_search"].append(mapper.stage_seconds_["tau_search"])
@@ -205,6 +219,7 @@ def run_fidelity_benchmark(dataset, *, seeds=(0, 1, 2), preset="cpu", n_draws=3,
         "tau_fids": [None if f is None else {str(k): v for k, v in f.items()} for f in tau_fids],
         "classifier_test_acc": classifier_acc,
         "seconds": seconds,
+        "resumed": resumed,
         "device": dev,
         "n_threads": n_threads,
         "machine": f"{platform.machine()}, {platform.system()}",
@@ -287,6 +302,9 @@ def add_fidelity_parser(sub, int_list):
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1)")
     p.add_argument("--json", default=None, help="write the result to this JSON file")
+    p.add_argument("--cache-dir", default=None,
+                   help="folder for the generator's and the mapper's checkpoints: the same "
+                        "command resumes an interrupted run and reuses finished stages")
     return p
 
 
@@ -303,7 +321,7 @@ def fidelity_main(args):
         mapper_params=mapper_params, num_features=args.num_features,
         distillers=[d for d in args.distillers.split(",") if d], ipc=args.ipc,
         device=args.device,
-        n_threads=args.threads, data_home=args.data_home)
+        n_threads=args.threads, data_home=args.data_home, cache_dir=args.cache_dir)
     print(format_fidelity_table(result))
     return result
 

@@ -25,7 +25,7 @@ PER_SEED_FIELDS = {
     "forecast": ("distill_seconds", "resumed", "results"),
     "classify": ("n_synthetic", "n_stored", "expert_buffer_bytes", "intra_class_similarity",
                  "distill_seconds", "resumed", "results"),
-    "fidelity": ("results", "tau", "tau_fids", "classifier_test_acc", "seconds"),
+    "fidelity": ("results", "tau", "tau_fids", "classifier_test_acc", "seconds", "resumed"),
     "theorem1": ("records",),
 }
 
