@@ -241,6 +241,10 @@ def test_cache_dir_resumes_an_interrupted_run_and_reuses_finished_ones(tmp_path)
     run_classify_benchmark("digits", "dm", cache_dir=tmp_path,
                            **{**kw, "params": {**kw["params"], "checkpoint_path": str(mine)}})
     assert mine.exists() and len(list((tmp_path / "checkpoints").glob("*.pt"))) == 2
+    not_a_folder = tmp_path / "file.txt"
+    not_a_folder.write_text("x")
+    with pytest.raises(ValueError, match="cache_dir=.*is a file"):
+        run_classify_benchmark("digits", "dm", cache_dir=not_a_folder, **kw)
     # a distiller without a loop (random) runs as before
     assert run_classify_benchmark("digits", "random", cache_dir=tmp_path,
                                   **{**kw, "params": {}})["resumed"] == [False]

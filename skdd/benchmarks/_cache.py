@@ -68,6 +68,9 @@ def keep_work_in(est, cache_dir, parts, params):
     if cache_dir is None:
         return False
     folder = Path(os.fspath(cache_dir))
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"cache_dir={os.fspath(cache_dir)!r} is a file; expected a folder "
+                         "(it is created when missing).")
     available = est.get_params(deep=False)
     if "checkpoint_path" not in available:
         return False
