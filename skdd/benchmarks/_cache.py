@@ -56,14 +56,15 @@ def keep_work_in(est, cache_dir, parts, params):
     Examples
     --------
     >>> import tempfile
+    >>> from pathlib import Path
     >>> from skdd.classification import DMDistiller
     >>> from skdd.benchmarks._cache import keep_work_in
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     dm = DMDistiller(ipc=1)
-    ...     keep_work_in(dm, folder, ["classify", "digits", "dm", "ipc1", "seed0"], {})
-    ...     print(dm.checkpoint_path.endswith(".pt"), "classify-digits-dm-ipc1-seed0" in dm.checkpoint_path)
-    False
-    True True
+    ...     resumed = keep_work_in(dm, folder, ["classify", "digits", "dm", "ipc1", "seed0"], {})
+    ...     name = Path(dm.checkpoint_path).name
+    >>> resumed, name.startswith("classify-digits-dm-ipc1-seed0-"), name.endswith(".pt")
+    (False, True, True)
     """
     if cache_dir is None:
         return False
