@@ -112,6 +112,21 @@ def test_report_merges_files_and_shows_gap_closure(splits, tmp_path, capsys):
     assert "[50%]" in next(line for line in out.splitlines() if line.startswith("| halfway"))
 
 
+def test_report_keeps_validation_results_apart(splits, tmp_path, capsys):
+    paths = []
+    for split in ("test", "val"):
+        res = _run(splits, "random", eval_models=["dlinear"], recipe={"epochs": 2},
+                   eval_split=split)
+        paths.append(tmp_path / f"random_{split}.json")
+        paths[-1].write_text(json.dumps(res))
+    main(["report", *map(str, paths)])
+    out = capsys.readouterr().out
+    headings = [line for line in out.splitlines() if line.startswith("**")]
+    # one table per split, the test table first, each named by its split
+    assert len(headings) == 2
+    assert "test MSE" in headings[0] and "val MSE" in headings[1]
+
+
 def test_scaling_plot_writes_a_png(splits, tmp_path):
     pytest.importorskip("matplotlib")
     paths = []

@@ -21,11 +21,23 @@ def _load_results(paths, task):
             yield res
 
 
+def _split(res):
+    """The split a result was scored on ("test" for files that predate ``eval_split``)."""
+    return res.get("eval_split") or "test"
+
+
+def _test_first(item):
+    """Sort key of ``((dataset, split), cells)``: by dataset, the test split first."""
+    (dataset, split), _ = item
+    return dataset, split != "test", split
+
+
 def forecast_report(paths, metric="mse"):
     """One markdown table per dataset: rows are distillers (with length), columns models.
 
     Files for the same dataset, distiller, parameters and length are merged model by model
-    (a later file's results for a model replace an earlier one's).
+    (a later file's results for a model replace an earlier one's). Results scored on the
+    validation split (``--eval-split val``) get their own tables, named so.
 
     When a dataset has both a ``random`` and a ``full`` result, each cell also shows the
     gap closure ``(MSE_random − MSE) / (MSE_random − MSE_full)`` of the mean MSEs, against
@@ -33,9 +45,10 @@ def forecast_report(paths, metric="mse"):
     """
     runs = defaultdict(list)
     for res in _load_results(paths, "forecast"):
-        runs[(res["dataset"], res["seq_len"], res["pred_len"])].append(res)
+        runs[(res["dataset"], res["seq_len"], res["pred_len"], _split(res))].append(res)
     out = []
-    for (dataset, L, H), results in sorted(runs.items()):
+    for (dataset, L, H, split), results in sorted(runs.items(), key=lambda kv: (
+            kv[0][:3], kv[0][3] != "test", kv[0][3])):
         models = []
         for r in results:
             models += [m for m in r["results"] if m not in models]
@@ -50,7 +63,7 @@ def forecast_report(paths, metric="mse"):
                 by_name[key] = r
         randoms = {k[1]: r for k, r in by_name.items() if k[0] == "random"}
         ref_full = next((r for k, r in by_name.items() if k[0] == "full"), None)
-        out.append(f"**{dataset}**, {L} → {H}, test {metric.upper()} (mean ± std over seeds"
+        out.append(f"**{dataset}**, {L} → {H}, {split} {metric.upper()} (mean ± std over seeds"
                    + (", gap closure in brackets" if randoms and ref_full else "") + ")\n")
         out.append("| method | M | seeds | " + " | ".join(models) + " |")
         out.append("|---|---|---|" + "---|" * len(models))
@@ -83,9 +96,10 @@ def forecast_report(paths, metric="mse"):
 def classify_report(paths):
     """One markdown table per dataset: rows are methods, columns budgets (ipc).
 
-    Cells are test accuracy in % (mean ± std over seeds), the mean distillation time and
-    the number of synthetic samples; the full-data row spans every column. Parameters are
-    listed under the table when a row used non-default ones.
+    Cells are accuracy in % (mean ± std over seeds), the mean distillation time and the
+    number of synthetic samples; the full-data row spans every column. Parameters are
+    listed under the table when a row used non-default ones. Results scored on the
+    validation split get their own tables, named so.
     """
     runs = defaultdict(dict)
     for res in _load_results(paths, "classify"):
@@ -103,16 +117,16 @@ def classify_report(paths):
             label = res["distiller"].upper() if res["distiller"] != "random" else "Random"
         else:
             label = "Full data"
-        runs[res["dataset"]][(label, res["ipc"])] = res
+        runs[(res["dataset"], _split(res))][(label, res["ipc"])] = res
     order = ["Random", "DC", "FreD (DC)", "FreD (DC), per-class masks", "DM", "FreD (DM)",
              "FreD (DM), per-class masks", "TM", "FreD (TM)", "FreD (TM), per-class masks",
              "Full data"]
     out = []
-    for dataset, cells in sorted(runs.items()):
+    for (dataset, split), cells in sorted(runs.items(), key=_test_first):
         ipcs = sorted({ipc for (_, ipc) in cells if ipc is not None})
         labels = sorted({lab for (lab, _) in cells},
                         key=lambda lab: (order.index(lab) if lab in order else len(order), lab))
-        out.append(f"**{dataset}**: ConvNet test accuracy % (mean ± std over seeds), distillation "
+        out.append(f"**{dataset}**: ConvNet {split} accuracy % (mean ± std over seeds), distillation "
                    "seconds per seed, synthetic samples\n")
         out.append("| method | " + " | ".join(f"ipc {i}" for i in ipcs) + " |")
         out.append("|---|" + "---|" * len(ipcs))
@@ -180,12 +194,13 @@ def cfm_report(paths):
     Rows: Random, Random with the teacher's soft labels, SRe²L-style, CFM, its ablations
     and filter choices. Per ipc: test accuracy % with hard labels and with the teacher's
     soft labels (``--soft-labels both``), and the mean intra-class cosine similarity of
-    the synthetic set (diversity). Datasets without a ``cfm`` or ``sre2l`` result are
+    the synthetic set (diversity). Validation-split results get their own tables. Datasets
+    without a ``cfm`` or ``sre2l`` result are
     skipped.
     """
     runs = defaultdict(dict)
     for res in _load_results(paths, "classify"):
-        runs[res["dataset"]][(_cfm_label(res), res["ipc"])] = res
+        runs[(res["dataset"], _split(res))][(_cfm_label(res), res["ipc"])] = res
     # row order: these labels, then labels starting with these prefixes, then the rest
     order = ["Random", "Random + teacher soft labels", "SRe²L-style", "CFM (",
              "CFM ablation: filter only", "CFM ablation: filter + signal"]
@@ -196,12 +211,12 @@ def cfm_report(paths):
                     len(order))
 
     out = []
-    for dataset, cells in sorted(runs.items()):
+    for (dataset, split), cells in sorted(runs.items(), key=_test_first):
         if not any(r["distiller"] in _TEACHER_DISTILLERS for r in cells.values()):
             continue
         ipcs = sorted({ipc for (_, ipc) in cells if ipc is not None})
         labels = sorted({lab for (lab, _) in cells}, key=lambda lab: (rank(lab), lab))
-        out.append(f"**{dataset}**: ConvNet test accuracy % (mean ± std over seeds) with hard "
+        out.append(f"**{dataset}**: ConvNet {split} accuracy % (mean ± std over seeds) with hard "
                    "labels / with the teacher's soft labels (KD), intra-class cosine similarity "
                    "of the synthetic set, distillation seconds per seed\n")
         out.append("| method | " + " | ".join(f"ipc {i}: hard | KD | sim | s" for i in ipcs)
