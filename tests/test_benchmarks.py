@@ -251,11 +251,15 @@ def test_cache_dir_resumes_an_interrupted_run_and_reuses_finished_ones(tmp_path)
     other = run_classify_benchmark("digits", "dm", cache_dir=tmp_path,
                                    **{**kw, "params": {**kw["params"], "max_iter": 3}})
     assert other["resumed"] == [False]
-    assert len(list((tmp_path / "checkpoints").glob("*.pt"))) == 2
+
+    def distillations():
+        return [p for p in (tmp_path / "checkpoints").glob("*.pt") if "-eval-" not in p.name]
+
+    assert len(distillations()) == 2
     mine = tmp_path / "mine.pt"
     run_classify_benchmark("digits", "dm", cache_dir=tmp_path,
                            **{**kw, "params": {**kw["params"], "checkpoint_path": str(mine)}})
-    assert mine.exists() and len(list((tmp_path / "checkpoints").glob("*.pt"))) == 2
+    assert mine.exists() and len(distillations()) == 2
     not_a_folder = tmp_path / "file.txt"
     not_a_folder.write_text("x")
     with pytest.raises(ValueError, match="cache_dir=.*is a file"):
@@ -263,6 +267,36 @@ def test_cache_dir_resumes_an_interrupted_run_and_reuses_finished_ones(tmp_path)
     # a distiller without a loop (random) runs as before
     assert run_classify_benchmark("digits", "random", cache_dir=tmp_path,
                                   **{**kw, "params": {}})["resumed"] == [False]
+
+
+def test_cache_dir_resumes_an_interrupted_full_data_training(tmp_path, monkeypatch):
+    import torch
+
+    import skdd.classification._protocol as protocol
+    from skdd.benchmarks._classify import run_classify_benchmark
+
+    kw = dict(seeds=[0], eval_model_kwargs={"width": 8, "depth": 2},
+              recipe={"epochs": 3, "batch_size": 512}, log=None)
+    plain = run_classify_benchmark("digits", "full", **kw)
+    monkeypatch.setattr(protocol, "CHECKPOINT_SECONDS", 0.0)
+    calls, original = [], protocol.F.cross_entropy
+
+    def interrupting(*args, **kwargs):  # the first batch of the second epoch
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(protocol.F, "cross_entropy", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        run_classify_benchmark("digits", "full", cache_dir=tmp_path, **kw)
+    monkeypatch.setattr(protocol.F, "cross_entropy", original)
+    (progress,) = (tmp_path / "checkpoints").glob("classify-digits-full-test-seed0-eval-*.pt")
+    assert torch.load(progress, weights_only=True)["epoch"] == 1
+    resumed = run_classify_benchmark("digits", "full", cache_dir=tmp_path, **kw)
+    assert resumed["resumed"] == [True] and plain["resumed"] == [False]
+    assert resumed["results"]["convnet"]["acc"] == plain["results"]["convnet"]["acc"]
+    assert resumed["results"]["convnet"]["loss"] == plain["results"]["convnet"]["loss"]
 
 
 def test_cache_dir_of_the_forecast_task_reuses_a_finished_distillation(splits, tmp_path):

@@ -208,6 +208,33 @@ def test_every_filter_and_ablation_fits(small_digits, cache, kw):
     np.testing.assert_allclose(d.y_soft_.sum(1), 1.0, rtol=1e-5)
 
 
+def test_a_teacher_interrupted_mid_training_resumes(small_digits, tmp_path, monkeypatch):
+    import skdd.classification._protocol as protocol
+
+    X, y = small_digits
+    kw = dict(ipc=2, random_state=0, **dict(TINY, teacher_epochs=4))
+    plain = CFMDistiller(**kw).fit(X, y)
+    monkeypatch.setattr(protocol, "CHECKPOINT_SECONDS", 0.0)
+    epochs, original = [], protocol.F.cross_entropy
+
+    def interrupting(*args, **kwargs):  # fails in the teacher's third epoch
+        epochs.append(1)
+        if len(epochs) == 2 * ((len(X) + 255) // 256) + 1:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(protocol.F, "cross_entropy", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        CFMDistiller(teacher_cache=tmp_path, **kw).fit(X, y)
+    monkeypatch.setattr(protocol.F, "cross_entropy", original)
+    (partial,) = tmp_path.glob("teacher-*.partial.pt")
+    assert torch.load(partial, weights_only=True)["epoch"] == 2
+    resumed = CFMDistiller(teacher_cache=tmp_path, **kw).fit(X, y)
+    np.testing.assert_array_equal(resumed.X_syn_, plain.X_syn_)
+    np.testing.assert_array_equal(resumed.y_soft_, plain.y_soft_)
+    assert len(list(tmp_path.glob("teacher-*.pt"))) == 1  # the partial file is gone
+
+
 def test_same_seed_same_result_and_cache_changes_nothing(small_digits, tmp_path):
     X, y = small_digits
     labels = np.array(["a", "b", "c", "d"])[y]

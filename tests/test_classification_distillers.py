@@ -168,6 +168,32 @@ def test_dc_interrupt_and_resume_matches_uninterrupted(small_digits, tmp_path, m
     np.testing.assert_allclose(resumed.loss_curve_, full.loss_curve_, rtol=1e-5)
 
 
+def test_experts_finished_before_an_interrupt_are_not_trained_again(small_digits, tmp_path,
+                                                                     monkeypatch):
+    import skdd.classification._protocol as protocol
+
+    X, y = small_digits
+    plain = _make("tm", ipc=1, max_iter=3).fit(X, y)  # two experts
+    trained, original = [], protocol.train_classifier
+
+    def counting(model, *args, **kwargs):  # interrupts the second expert
+        trained.append(1)
+        if len(trained) == 2:
+            raise KeyboardInterrupt
+        return original(model, *args, **kwargs)
+
+    monkeypatch.setattr("skdd.classification._matching.train_classifier", counting)
+    with pytest.raises(KeyboardInterrupt):
+        _make("tm", ipc=1, max_iter=3, expert_cache=tmp_path).fit(X, y)
+    (partial,) = tmp_path.glob("experts-*.partial.pt")
+    assert len(torch.load(partial, weights_only=True)["runs"]) == 1
+    trained.clear()
+    resumed = _make("tm", ipc=1, max_iter=3, expert_cache=tmp_path).fit(X, y)
+    assert len(trained) == 1  # only the unfinished expert
+    np.testing.assert_array_equal(resumed.X_syn_, plain.X_syn_)
+    assert not list(tmp_path.glob("*.partial.pt"))
+
+
 def test_expert_cache_does_not_change_the_result(small_digits, tmp_path):
     X, y = small_digits
     plain = _make("tm", ipc=1, max_iter=3).fit(X, y)

@@ -234,6 +234,41 @@ def test_fit_classifier_is_deterministic(digits):
     assert not a.training
 
 
+@pytest.mark.parametrize("stop_at_batch", [5, 13])  # before / after the lr decay (epoch 3)
+def test_interrupted_training_resumes_exactly(digits, tmp_path, monkeypatch, stop_at_batch):
+    import skdd.classification._protocol as protocol
+
+    X, y = digits[0][:64], digits[2][:64]
+    recipe = ClassificationRecipe(epochs=6, lr=0.05, batch_size=16)  # 4 batches per epoch
+    kw = dict(n_classes=10, recipe=recipe, model_kwargs=_SMALL, random_state=3)
+    reference, ref_hist = fit_classifier(X, y, **kw)
+    path = tmp_path / "train.pt"
+    monkeypatch.setattr(protocol, "CHECKPOINT_SECONDS", 0.0)  # save after every epoch
+    calls, original = [], protocol.F.cross_entropy
+
+    def interrupting(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == stop_at_batch:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(protocol.F, "cross_entropy", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        fit_classifier(X, y, checkpoint_path=path, **kw)
+    monkeypatch.setattr(protocol.F, "cross_entropy", original)
+    assert torch.load(path, weights_only=True)["epoch"] == (stop_at_batch - 1) // 4
+    resumed, hist = fit_classifier(X, y, checkpoint_path=path, **kw)
+    for key, value in reference.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[key]), key
+    assert hist["train_loss"] == ref_hist["train_loss"] and hist["epochs"] == 6
+    # a finished checkpoint is reused without training; another run's is refused
+    monkeypatch.setattr(protocol.F, "cross_entropy", None)  # any training step would fail
+    again, _ = fit_classifier(X, y, checkpoint_path=path, **kw)
+    assert torch.equal(again.classifier.weight, reference.classifier.weight)
+    with pytest.raises(ValueError, match="checkpoint_path=.*another fit"):
+        fit_classifier(X[:32], y[:32], checkpoint_path=path, **kw)
+
+
 def test_training_on_digits_beats_chance(digits):
     X_train, X_test, y_train, y_test = digits
     recipe = ClassificationRecipe(epochs=4, lr=0.05, batch_size=64, lr_decay="none")

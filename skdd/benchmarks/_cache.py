@@ -8,6 +8,10 @@ same command is run again, and a finished distillation is not redone. Distillers
 train expert trajectories (``expert_cache``) or a teacher (``teacher_cache``) keep those
 in the same folder, shared by every run that asks for the same ones.
 
+The evaluation networks' trainings (``classify``: the full-data row is about 25 minutes
+per seed on MNIST here) keep their progress in ``DIR/checkpoints/<run>-eval-<key>.pt`` the
+same way (:func:`training_checkpoint`).
+
 Layout: ``DIR/checkpoints/<run>.pt``, ``DIR/experts/``, ``DIR/teachers/``. The run's
 name holds the task, dataset, distiller, budget, split, seed and a digest of the
 parameters; the checkpoint itself also records a fingerprint of the parameters and of the
@@ -20,10 +24,18 @@ import json
 import os
 from pathlib import Path
 
-__all__ = ["keep_work_in"]
+__all__ = ["keep_work_in", "training_checkpoint"]
 
 #: distiller parameter -> sub-folder of the cache that holds it
 _SHARED_CACHES = {"expert_cache": "experts", "teacher_cache": "teachers"}
+
+
+def _cache_folder(cache_dir):
+    folder = Path(os.fspath(cache_dir))
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"cache_dir={os.fspath(cache_dir)!r} is a file; expected a folder "
+                         "(it is created when missing).")
+    return folder
 
 
 def _run_name(parts, params):
@@ -68,10 +80,7 @@ def keep_work_in(est, cache_dir, parts, params):
     """
     if cache_dir is None:
         return False
-    folder = Path(os.fspath(cache_dir))
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"cache_dir={os.fspath(cache_dir)!r} is a file; expected a folder "
-                         "(it is created when missing).")
+    folder = _cache_folder(cache_dir)
     available = est.get_params(deep=False)
     if "checkpoint_path" not in available:
         return False
@@ -87,3 +96,26 @@ def keep_work_in(est, cache_dir, parts, params):
     path = Path(os.fspath(path))
     # estimators with several stages write "<path>.<stage>" files (TimeVQVAE)
     return path.exists() or any(p.suffix != ".tmp" for p in path.parent.glob(path.name + ".*"))
+
+
+def training_checkpoint(cache_dir, parts, params):
+    """Where a benchmark keeps the progress of one evaluation training, or None.
+
+    ``parts`` and ``params`` name the run as in :func:`keep_work_in` (include everything
+    that changes the training: the evaluation key, recipe overrides, model arguments);
+    the file goes to ``cache_dir/checkpoints/`` and is passed to
+    :func:`skdd.classification.fit_classifier` as ``checkpoint_path``.
+
+    Examples
+    --------
+    >>> from skdd.benchmarks._cache import training_checkpoint
+    >>> training_checkpoint(None, ["classify", "digits", "full", "seed0"], {}) is None
+    True
+    >>> training_checkpoint("cache", ["classify", "digits", "full", "seed0", "eval-convnet"],
+    ...                     {}).parent.name
+    'checkpoints'
+    """
+    if cache_dir is None:
+        return None
+    folder = _cache_folder(cache_dir)
+    return folder / "checkpoints" / f"{_run_name(parts, params)}.pt"

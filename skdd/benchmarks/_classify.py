@@ -74,7 +74,8 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
     cache_dir : str or path-like, optional
         Keep each distillation's checkpoint (and expert trajectories, teachers) there, so
         the same command resumes an interrupted run and reuses finished ones
-        (:func:`skdd.benchmarks._cache.keep_work_in`); ``resumed`` in the result says
+        (:func:`skdd.benchmarks._cache.keep_work_in`; the evaluation trainings, the full-data
+        row included, keep their progress there too); ``resumed`` in the result says
         which seeds continued from a checkpoint.
     """
     from dataclasses import replace
@@ -82,7 +83,7 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
     from ..classification import (evaluate_classifier, fit_classifier, get_recipe,
                                   intra_class_similarity)
     from ..utils import resolve_device
-    from ._cache import keep_work_in
+    from ._cache import keep_work_in, training_checkpoint
 
     name = str(distiller).lower()
     if name != "full" and name not in CLASSIFY_DISTILLERS:
@@ -146,10 +147,18 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
         distill_seconds.append(time.perf_counter() - start)
         n_syn.append(int(len(y_syn)))
         for key, soft in evaluations.items():
+            train_recipe = kd_recipe if soft else eval_recipe
+            progress = training_checkpoint(
+                cache_dir, ["classify", data_name, name, objective,
+                            None if name == "full" else f"ipc{ipc}", eval_split, f"seed{seed}",
+                            f"eval-{key}"],
+                {"params": params, "recipe": train_recipe.as_dict(), "model": model_kwargs})
+            if name == "full" and progress is not None:
+                resumed[-1] = progress.exists()
             net, hist = fit_classifier(X_syn, y_soft if soft else y_syn, n_classes=n_classes,
-                                       recipe=kd_recipe if soft else eval_recipe,
-                                       model_kwargs=model_kwargs, device=dev, random_state=seed,
-                                       n_threads=n_threads)
+                                       recipe=train_recipe, model_kwargs=model_kwargs,
+                                       device=dev, random_state=seed, n_threads=n_threads,
+                                       checkpoint_path=progress)
             scores = evaluate_classifier(net, X_test, y_test)
             results[key]["acc"].append(scores["acc"])
             results[key]["loss"].append(scores["loss"])

@@ -229,13 +229,15 @@ class _RecoverDistiller(BaseClassDistiller):
                 sorted(kwargs.items()), recipe, seed)
         trained = {}
 
-        def build():
+        def build(partial):  # the teacher's training resumes from ``partial``
             trained["net"], _ = fit_classifier(
                 real, y, n_classes=n_classes, recipe=recipe, model=self.backbone,
-                model_kwargs=kwargs, device=device, random_state=seed, n_threads=self.n_threads)
+                model_kwargs=kwargs, device=device, random_state=seed, n_threads=self.n_threads,
+                checkpoint_path=partial)
             return trained["net"].state_dict()
 
-        state = disk_cache(self.teacher_cache, "teacher", spec, build, map_location=device)
+        state = disk_cache(self.teacher_cache, "teacher", spec, build, map_location=device,
+                           resumable=True)
         net = trained.get("net")
         if net is None:  # loaded from the cache
             with seeded(seed, device):  # building draws an initialisation: keep it local
@@ -325,7 +327,9 @@ _COMMON_DOC = """
         Epochs of the teacher (default: the full-data recipe's, 30).
     teacher_cache : str or path, optional
         Folder where teachers are stored and reused by later fits with the same data,
-        network, recipe and seed (a run-only setting: results do not depend on it).
+        network, recipe and seed (a run-only setting: results do not depend on it). A
+        teacher's training also keeps its progress there, so a fit killed while training
+        the teacher continues it when run again.
     stats_batch_size : int, default=256
         Batch size of the pass over the real set that computes its statistics.
     backbone : str, default="convnet"

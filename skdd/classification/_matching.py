@@ -257,12 +257,12 @@ class _MatchingDistiller(BaseClassDistiller):
         def train(model, record):
             train_classifier(model, real, y, recipe, device=device, on_epoch_end=record)
 
-        def build():
+        def build(partial):  # finished experts are kept in ``partial`` as they come
             with seeded((self.seed_ * 7919 + 17) % (2 ** 63), device):
-                return ExpertTrajectories.collect(make_model, train,
-                                                  int(self.n_experts)).snapshots.cpu()
+                return ExpertTrajectories.collect(make_model, train, int(self.n_experts),
+                                                  progress_path=partial).snapshots.cpu()
 
-        snapshots = disk_cache(self.expert_cache, "experts", spec, build)
+        snapshots = disk_cache(self.expert_cache, "experts", spec, build, resumable=True)
         return ExpertTrajectories(template, snapshots.to(device))
 
     def _n_coefficients(self, sample_shape):
@@ -343,7 +343,8 @@ _TM_DOC = """
         (TM) Learning rate of the log synthetic step size.
     expert_cache : str or path, optional
         (TM) Folder where trained experts are stored and reused by later fits with the
-        same data, network, expert settings and seed."""
+        same data, network, expert settings and seed. Experts finished before an
+        interrupted fit are kept there and not trained again."""
 
 _ATTRS_DOC = """
     Attributes

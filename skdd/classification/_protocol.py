@@ -10,6 +10,8 @@ labels ``0..n_classes-1``; the trainer also takes soft labels (probabilities of 
 """
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 from dataclasses import asdict, dataclass
 
@@ -197,7 +199,22 @@ def _model_device(model):
 
 
 # ----------------------------------------------------------------------------------
-def train_classifier(model, X, y, recipe, device="cpu", *, on_epoch_end=None):
+#: seconds between two checkpoints of :func:`train_classifier` (and at the last epoch)
+CHECKPOINT_SECONDS = 30.0
+
+
+def _training_fingerprint(model, X, y, recipe):
+    """Identify a training run: the recipe, the data and the model's parameter layout."""
+    from ..base import data_fingerprint
+
+    layout = [(name, tuple(p.shape)) for name, p in model.state_dict().items()]
+    text = repr((sorted(asdict(recipe).items()), type(model).__name__, layout))
+    return hashlib.sha1((text + data_fingerprint(X.cpu().numpy(), y.cpu().numpy()))
+                        .encode()).hexdigest()
+
+
+def train_classifier(model, X, y, recipe, device="cpu", *, on_epoch_end=None,
+                     checkpoint_path=None):
     """Train ``model`` in place on ``(X, y)`` with ``recipe`` (SGD, cross-entropy).
 
     Randomness (shuffling, dropout) comes from torch's global RNG: call it inside
@@ -218,6 +235,14 @@ def train_classifier(model, X, y, recipe, device="cpu", *, on_epoch_end=None):
     on_epoch_end : callable, optional
         ``on_epoch_end(epoch, model)`` after every epoch (e.g. to record a trajectory for
         trajectory matching); it is also called once with ``epoch=0`` before training.
+        A resumed run calls it only for the epochs it runs.
+    checkpoint_path : str or path-like, optional
+        Save the training state there (model, optimizer, RNG state, history; atomically)
+        after an epoch when :data:`CHECKPOINT_SECONDS` have passed since the last save,
+        and after the last epoch. If the file exists, training resumes from it and ends
+        exactly as an uninterrupted run would; a checkpoint of another run (different
+        recipe, data or model) is refused. A finished checkpoint is reused without
+        training. Long trainings (a teacher, the full-data row on MNIST) use it.
 
     Returns
     -------
@@ -252,10 +277,28 @@ def train_classifier(model, X, y, recipe, device="cpu", *, on_epoch_end=None):
                                weight_decay=recipe.weight_decay)
 
     opt = make_optimizer(recipe.lr)
-    if on_epoch_end is not None:
-        on_epoch_end(0, model)
     history = {"train_loss": [], "train_acc": [], "epochs": 0}
-    for epoch in range(recipe.epochs):
+    checkpoint = None
+    if checkpoint_path is not None:
+        from ..base import _Checkpoint, _get_rng_state, _set_rng_state
+
+        checkpoint = _Checkpoint(os.fspath(checkpoint_path), 1,
+                                 _training_fingerprint(model, X, y, recipe))
+    first_epoch = 0
+    if checkpoint is not None and checkpoint.exists():
+        state = checkpoint.load()
+        first_epoch = int(state["epoch"])
+        model.load_state_dict(state["model"])
+        if recipe.decay_epoch is not None and first_epoch > recipe.decay_epoch:
+            opt = make_optimizer(recipe.lr * recipe.lr_decay_factor)
+        opt.load_state_dict(state["optimizer"])
+        history = {"train_loss": list(state["train_loss"]), "train_acc": list(state["train_acc"]),
+                   "epochs": first_epoch}
+        _set_rng_state(state["rng"])
+    elif on_epoch_end is not None:
+        on_epoch_end(0, model)
+    last_save = time.perf_counter()
+    for epoch in range(first_epoch, recipe.epochs):
         if epoch == recipe.decay_epoch:
             opt = make_optimizer(recipe.lr * recipe.lr_decay_factor)
         model.train()
@@ -284,12 +327,20 @@ def train_classifier(model, X, y, recipe, device="cpu", *, on_epoch_end=None):
         history["epochs"] = epoch + 1
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, model)
+        if checkpoint is not None and (epoch + 1 == recipe.epochs
+                                       or time.perf_counter() - last_save >= CHECKPOINT_SECONDS):
+            checkpoint.save({"epoch": epoch + 1, "model": model.state_dict(),
+                             "optimizer": opt.state_dict(), "rng": _get_rng_state(),
+                             "train_loss": history["train_loss"],
+                             "train_acc": history["train_acc"]})
+            last_save = time.perf_counter()
     model.eval()
     return history
 
 
 def fit_classifier(X, y, *, n_classes, recipe=None, data="synthetic", model="convnet",
-                   model_kwargs=None, device="cpu", random_state=0, n_threads=None):
+                   model_kwargs=None, device="cpu", random_state=0, n_threads=None,
+                   checkpoint_path=None):
     """Build a classifier with a seeded initialisation and train it on ``(X, y)``.
 
     The one entry point for training an evaluation model: the benchmarks, the tests and
@@ -319,6 +370,10 @@ def fit_classifier(X, y, *, n_classes, recipe=None, data="synthetic", model="con
     n_threads : int, optional
         Torch intra-op threads on CPU (see :func:`skdd.utils.torch_threads`; the default is
         one thread, raise it for the 128-wide ConvNet on a multi-core machine).
+    checkpoint_path : str or path-like, optional
+        Make the training resumable (see :func:`train_classifier`): an interrupted call
+        run again with the same arguments continues where it stopped and returns the same
+        model. ``train_seconds`` then counts only this call's training.
 
     Returns
     -------
@@ -346,7 +401,7 @@ def fit_classifier(X, y, *, n_classes, recipe=None, data="synthetic", model="con
         net = make_classification_backbone(model, X.shape[1], n_classes, tuple(X.shape[2:]),
                                            **(model_kwargs or {}))
         start = time.perf_counter()
-        history = train_classifier(net, X, y, recipe, device)
+        history = train_classifier(net, X, y, recipe, device, checkpoint_path=checkpoint_path)
         history["train_seconds"] = time.perf_counter() - start
     return net, history
 

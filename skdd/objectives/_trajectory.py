@@ -9,6 +9,8 @@ the data they were taken on.
 """
 from __future__ import annotations
 
+import os
+
 import torch
 from torch import nn
 from torch.func import functional_call
@@ -179,7 +181,7 @@ class ExpertTrajectories(nn.Module):
                         if p.requires_grad]
 
     @classmethod
-    def collect(cls, make_model, train, n_experts):
+    def collect(cls, make_model, train, n_experts, progress_path=None):
         """Train ``n_experts`` models and keep their parameters after every epoch.
 
         Parameters
@@ -190,9 +192,27 @@ class ExpertTrajectories(nn.Module):
             ``train(model, record)`` trains ``model`` in place and calls
             ``record(epoch, model)`` before training (epoch 0) and after every epoch.
         n_experts : int
+        progress_path : str or path-like, optional
+            After each expert, save the finished trajectories and torch's RNG state there;
+            when the file exists, collection continues after its last finished expert and
+            ends with the same snapshots as an uninterrupted run (the caller removes the
+            file once the result is stored, see :func:`skdd.utils.disk_cache`).
         """
+        from ..base import _Checkpoint, _get_rng_state, _set_rng_state
+
+        n_experts = int(n_experts)
+        if n_experts < 1:
+            raise ValueError("n_experts must be at least 1.")
+        progress = None if progress_path is None else _Checkpoint(
+            os.fspath(progress_path), 1, f"experts:{n_experts}")
         runs, template = [], None
-        for _ in range(int(n_experts)):
+        if progress is not None and progress.exists():
+            state = progress.load()
+            runs = list(state["runs"])
+            with torch.random.fork_rng(devices=[]):  # a layout template, drawing nothing
+                template = make_model()
+            _set_rng_state(state["rng"])
+        for _ in range(len(runs), n_experts):
             model = make_model()
             template = model if template is None else template
             snaps = []
@@ -205,10 +225,10 @@ class ExpertTrajectories(nn.Module):
             if not snaps:
                 raise ValueError("train() recorded no snapshot; it must call record(epoch, model).")
             runs.append(torch.stack(snaps))
-        if template is None:
-            raise ValueError("n_experts must be at least 1.")
+            if progress is not None and len(runs) < n_experts:
+                progress.save({"runs": torch.stack(runs).cpu(), "rng": _get_rng_state()})
         template.train()
-        return cls(template, torch.stack(runs))
+        return cls(template, torch.stack([r.to(runs[-1].device) for r in runs]))
 
     @property
     def n_experts(self):

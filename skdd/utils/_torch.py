@@ -115,13 +115,18 @@ def torch_threads(n_threads=None, device=None):
         torch.set_num_threads(previous)
 
 
-def disk_cache(folder, prefix, spec, build, *, map_location=None):
+def disk_cache(folder, prefix, spec, build, *, map_location=None, resumable=False):
     """``build()``'s result, stored on disk under ``folder`` and reused when ``spec`` repeats.
 
     The file is ``folder/<prefix>-<sha1(repr(spec))[:16]>.pt``, written atomically with
     :func:`torch.save` and read back with ``weights_only=True`` (tensors and containers of
     tensors only). ``folder=None`` disables the cache. Used for expensive, deterministic
     intermediate results (expert trajectories, teachers) that several fits share.
+
+    With ``resumable=True``, ``build(partial)`` receives a path where it may keep its
+    progress (``folder/<prefix>-<digest>.partial.pt``, or None without a folder), so a
+    build killed half-way continues from there when called again; the file is removed
+    once the result is stored.
 
     Examples
     --------
@@ -138,7 +143,7 @@ def disk_cache(folder, prefix, spec, build, *, map_location=None):
     ([0, 1, 2], [0, 1, 2], 1)
     """
     if folder is None:
-        return build()
+        return build(None) if resumable else build()
     import hashlib
     from pathlib import Path
 
@@ -146,9 +151,12 @@ def disk_cache(folder, prefix, spec, build, *, map_location=None):
     path = Path(os.fspath(folder)) / f"{prefix}-{digest}.pt"
     if path.exists():
         return torch.load(path, map_location=map_location, weights_only=True)
-    value = build()
     path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{prefix}-{digest}.partial.pt")
+    value = build(partial) if resumable else build()
     tmp = path.with_name(path.name + ".tmp")
     torch.save(value, tmp)
     os.replace(tmp, path)
+    if resumable and partial.exists():
+        partial.unlink()
     return value
