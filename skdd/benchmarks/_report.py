@@ -55,12 +55,14 @@ def forecast_report(paths, metric="mse"):
         by_name = {}
         for r in results:
             key = (r["distiller"], r["length"], json.dumps(r.get("params") or {}, sort_keys=True))
+            seeds = {m: len(r["seeds"]) for m in r["results"]}
             if key in by_name:
                 merged = dict(by_name[key])
                 merged["results"] = {**by_name[key]["results"], **r["results"]}
+                merged["seeds_by_model"] = {**by_name[key]["seeds_by_model"], **seeds}
                 by_name[key] = merged
             else:
-                by_name[key] = r
+                by_name[key] = dict(r, seeds_by_model=seeds)
         randoms = {k[1]: r for k, r in by_name.items() if k[0] == "random"}
         ref_full = next((r for k, r in by_name.items() if k[0] == "full"), None)
         out.append(f"**{dataset}**, {L} → {H}, {split} {metric.upper()} (mean ± std over seeds"
@@ -87,7 +89,8 @@ def forecast_report(paths, metric="mse"):
                         cell += f" [{100 * (rnd - np.mean(vals)) / (rnd - full):.0f}%]"
                 cells.append(cell)
             params = "" if not r.get("params") else " " + json.dumps(r["params"], sort_keys=True)
-            out.append(f"| {r['distiller']}{params} | {r['length']} | {len(r['seeds'])} | "
+            n_seeds = "/".join(str(n) for n in sorted(set(r["seeds_by_model"].values())))
+            out.append(f"| {r['distiller']}{params} | {r['length']} | {n_seeds} | "
                        + " | ".join(cells) + " |")
         out.append("")
     return "\n".join(out)
