@@ -27,9 +27,9 @@ def _split(res):
 
 
 def _test_first(item):
-    """Sort key of ``((dataset, split), cells)``: by dataset, the test split first."""
-    (dataset, split), _ = item
-    return dataset, split != "test", split
+    """Sort key of ``((..., split), value)`` items: by the rest of the key, test split first."""
+    *rest, split = item[0]
+    return tuple(rest), split != "test", split
 
 
 def forecast_report(paths, metric="mse"):
@@ -47,8 +47,7 @@ def forecast_report(paths, metric="mse"):
     for res in _load_results(paths, "forecast"):
         runs[(res["dataset"], res["seq_len"], res["pred_len"], _split(res))].append(res)
     out = []
-    for (dataset, L, H, split), results in sorted(runs.items(), key=lambda kv: (
-            kv[0][:3], kv[0][3] != "test", kv[0][3])):
+    for (dataset, L, H, split), results in sorted(runs.items(), key=_test_first):
         models = []
         for r in results:
             models += [m for m in r["results"] if m not in models]
