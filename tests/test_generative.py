@@ -195,8 +195,8 @@ def test_timevqvae_rejects_bad_input():
 # -- the neural mapper ------------------------------------------------------------------
 def test_neural_mapper_keeps_rows_and_chooses_tau_on_the_grid():
     X, y = _waves(16, T=24)
-    nm = NeuralMapper(TimeVQVAE(**TINY), max_iter=2, n_tau_samples=8, random_state=0,
-                      device="cpu").fit(X, y)
+    nm = NeuralMapper(TimeVQVAE(**TINY), tau="auto", max_iter=2, n_tau_samples=8,
+                      random_state=0, device="cpu").fit(X, y)
     assert nm.tau_ in (0.1, 0.5, 1.0, 2.0, 4.0) and len(nm.tau_fids_) == 5
     assert nm.tau_fids_[nm.tau_] == min(nm.tau_fids_.values())
     out = nm.transform(X[:5])
