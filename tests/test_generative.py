@@ -281,6 +281,7 @@ def test_fidelity_task_writes_every_metric_per_seed():
         for metric in ("fid", "is", "cfid"):
             assert len(res["results"][key][metric]) == 2
     assert all(1.0 <= v <= 2.0 for v in res["results"]["samples"]["is"])
+    assert res["tau_rule"] == 1.0 and res["tau"] == [1.0, 1.0]
     # distilled sets are compared with generated sets of the same size
     res2 = run_fidelity_benchmark("toy", seeds=(0,), n_draws=1, data=data, num_features=84,
                                   params=dict(stage1_steps=2, stage2_steps=2, codebook_size=16),
