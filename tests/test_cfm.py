@@ -349,6 +349,24 @@ def test_runner_trains_on_soft_labels(small_digits, cache):
                                recipe={"epochs": 1}, soft_labels=True, log=None)
 
 
+def test_teacher_labels_augmented_batches_in_the_runner(small_digits, cache):
+    X, y = small_digits
+    params = dict(TINY, teacher_cache=str(cache))
+    d = CFMDistiller(ipc=2, random_state=0, **params).fit(X, y)
+    # the fitted teacher takes samples in the units of X and gives y_soft_
+    with torch.no_grad():
+        probs = torch.softmax(d.teacher_(torch.as_tensor(d.X_syn_)) / d.temperature, dim=1)
+    np.testing.assert_allclose(probs.numpy(), d.y_soft_, rtol=1e-4, atol=1e-6)
+    params.pop("device")
+    splits = (X, X, y, y, "tiny")
+    res = run_classify_benchmark("tiny", "cfm", ipc=2, seeds=[0], params=params,
+                                 splits=splits, recipe={"epochs": 2, "augment": "crop"},
+                                 soft_labels="both", eval_model_kwargs={"width": 8, "depth": 2},
+                                 log=None)
+    assert res["recipe"]["augment"] == "crop" and res["kd_recipe"]["augment"] == "crop"
+    assert all(0 <= res["results"][k]["acc"][0] <= 1 for k in ("convnet", "convnet_kd"))
+
+
 def test_runner_both_labels_from_one_distillation(small_digits, cache, tmp_path):
     import json
 

@@ -213,11 +213,55 @@ def test_recipes():
     assert r.lr_decay == "step" and r.decay_epoch == 150 and r.lr_decay_factor == 0.1
     assert get_recipe("convnet", "full").epochs < r.epochs
     assert ClassificationRecipe(epochs=1, lr=0.1).decay_epoch is None
-    for bad in [dict(lr=0), dict(lr_decay="cosine"), dict(momentum=1.0), dict(temperature=0)]:
+    for bad in [dict(lr=0), dict(lr_decay="cosine"), dict(momentum=1.0), dict(temperature=0),
+                dict(augment="mixup")]:
         with pytest.raises(ValueError, match=next(iter(bad))):
             ClassificationRecipe(**{"epochs": 3, "lr": 0.1, **bad})
     with pytest.raises(ValueError, match="data"):
         get_recipe("convnet", "half")
+
+
+def test_a_recipe_without_augmentation_keeps_its_identity():
+    # repr and as_dict key the teacher/expert caches and the training checkpoints
+    r = ClassificationRecipe(epochs=3, lr=0.1)
+    assert repr(r) == ("ClassificationRecipe(epochs=3, lr=0.1, batch_size=256, momentum=0.9, "
+                       "weight_decay=0.0005, lr_decay='step', lr_decay_factor=0.1, "
+                       "temperature=1.0)")
+    assert "augment" not in r.as_dict()
+    crop = ClassificationRecipe(epochs=3, lr=0.1, augment="crop")
+    assert crop.as_dict()["augment"] == "crop" and "augment='crop'" in repr(crop)
+
+
+def test_online_teacher_equals_its_soft_labels_without_augmentation(digits):
+    X, y = digits[0][:96], digits[2][:96]
+    teacher, _ = fit_classifier(X, y, n_classes=10, recipe=_FAST, model_kwargs=_SMALL,
+                                random_state=1)
+    kd = ClassificationRecipe(epochs=2, lr=0.05, batch_size=32, temperature=4.0)
+    with torch.no_grad():
+        y_soft = torch.softmax(teacher(torch.as_tensor(X)) / 4.0, dim=1).numpy()
+    static, _ = fit_classifier(X, y_soft, n_classes=10, recipe=kd, model_kwargs=_SMALL)
+    online, hist = fit_classifier(X, y, n_classes=10, recipe=kd, model_kwargs=_SMALL,
+                                  teacher=teacher)
+    for key, value in static.state_dict().items():
+        torch.testing.assert_close(value, online.state_dict()[key], rtol=1e-4, atol=1e-5)
+    assert all(p.requires_grad for p in online.parameters())
+    # with augmentation every batch is new: same seed, same run; the teacher is not trained
+    before = {k: v.clone() for k, v in teacher.state_dict().items()}
+    aug = ClassificationRecipe(epochs=2, lr=0.05, batch_size=32, temperature=4.0,
+                               augment="crop")
+    a, hist_a = fit_classifier(X, y, n_classes=10, recipe=aug, model_kwargs=_SMALL,
+                               teacher=teacher)
+    b, _ = fit_classifier(X, y, n_classes=10, recipe=aug, model_kwargs=_SMALL, teacher=teacher)
+    for key, value in a.state_dict().items():
+        torch.testing.assert_close(value, b.state_dict()[key], rtol=0, atol=0)
+    assert not torch.equal(a.state_dict()["classifier.weight"],
+                           online.state_dict()["classifier.weight"])
+    for key, value in teacher.state_dict().items():
+        assert torch.equal(value, before[key])
+    assert np.isfinite(hist_a["train_loss"]).all()
+    with pytest.raises(ValueError, match="augment='roll'"):
+        fit_classifier(X, y, n_classes=10, model_kwargs=_SMALL,
+                       recipe=ClassificationRecipe(epochs=1, lr=0.01, augment="roll"))
 
 
 def test_fit_classifier_is_deterministic(digits):

@@ -70,7 +70,9 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
         teacher's, e.g. ``cfm``, ``sre2l``) with knowledge distillation at the
         distiller's ``temperature`` (or the recipe's ``temperature`` when given).
         "both" trains two networks on one distillation: hard labels (``results["convnet"]``)
-        and soft labels (``results["convnet_kd"]``).
+        and soft labels (``results["convnet_kd"]``). With an augmenting recipe
+        (``recipe={"augment": "crop"}``) the distiller's teacher (``teacher_``) labels
+        every augmented batch instead, as CFM's paper evaluates.
     cache_dir : str or path-like, optional
         Keep each distillation's checkpoint (and expert trajectories, teachers) there, so
         the same command resumes an interrupted run and reuses finished ones
@@ -117,7 +119,7 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
     extra = {"n_stored": [], "expert_buffer_bytes": [], "intra_class_similarity": []}
     for seed in seeds:
         start = time.perf_counter()
-        y_soft, kd_recipe = None, eval_recipe
+        y_soft, teacher, kd_recipe = None, None, eval_recipe
         if name == "full":
             X_syn, y_syn = X_train, y_train
             resumed.append(False)
@@ -142,6 +144,10 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
                     raise ValueError(f"soft_labels: the {name!r} distiller has no teacher soft "
                                      "labels (y_soft_); use e.g. 'cfm' or 'sre2l'.")
                 y_soft = est.y_soft_
+                # under augmentation the teacher labels each augmented batch (as CFM's
+                # paper does); without, its soft labels of the samples are the same thing
+                if eval_recipe.augment != "none":
+                    teacher = est.teacher_
                 if "temperature" not in (recipe or {}):
                     kd_recipe = replace(eval_recipe, temperature=float(est.temperature))
         distill_seconds.append(time.perf_counter() - start)
@@ -158,6 +164,7 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
             net, hist = fit_classifier(X_syn, y_soft if soft else y_syn, n_classes=n_classes,
                                        recipe=train_recipe, model_kwargs=model_kwargs,
                                        device=dev, random_state=seed, n_threads=n_threads,
+                                       teacher=teacher if soft else None,
                                        checkpoint_path=progress)
             scores = evaluate_classifier(net, X_test, y_test)
             results[key]["acc"].append(scores["acc"])

@@ -49,89 +49,28 @@ from ..objectives._spectral import (
 )
 from ..parametrization import TimeDomain
 from ..utils import check_option, check_positive_float, check_positive_int, disk_cache, seeded
+from ._augment import AUGMENTATIONS, _augment_mode, augment_samples
 from ._base import BaseClassDistiller
 from ._protocol import evaluate_classifier, fit_classifier, get_recipe
 
 __all__ = ["CFMDistiller", "SRe2LDistiller", "augment_samples", "intra_class_similarity"]
 
-_AUGMENT = ("auto", "crop", "flip", "roll", "none")
-# Random resized crops keep at least this fraction of an image's area (of a series'
-# length); circular shifts of series move by at most this fraction of the length.
-_MIN_CROP = 0.5
-_MAX_SHIFT = 1 / 8
 # Adam's betas of SRe²L / CFM's recover step.
 _ADAM_BETAS = (0.5, 0.9)
 
 
-def _augment_mode(mode, ndim):
-    """Resolve ``"auto"`` and refuse a mode that does not suit the data."""
-    check_option(mode, "augment", _AUGMENT)
-    if mode == "auto":
-        return "roll" if ndim == 3 else "crop"
-    if mode == "flip" and ndim != 4:
-        raise ValueError("augment='flip' (crops and horizontal flips) is for images "
-                         "(n, C, H, W); use 'roll' or 'crop' for series.")
-    if mode == "roll" and ndim != 3:
-        raise ValueError("augment='roll' (crops and circular shifts) is for series (n, C, T); "
-                         "use 'flip' or 'crop' for images.")
-    return mode
+class _StandardizedInput(torch.nn.Module):
+    """A network that standardises its input per channel first: the fitted teacher as a
+    model of the data in its original units (those of ``X_syn_``)."""
 
+    def __init__(self, net, mean, scale):
+        super().__init__()
+        self.net = net
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
 
-def augment_samples(x, mode="auto"):
-    """Random, differentiable augmentation of images ``(n, C, H, W)`` or series ``(n, C, T)``.
-
-    - ``"crop"``: a random resized crop per sample (at least half of the image's area or
-      of the series' length, resampled bilinearly to the original size);
-    - ``"flip"`` (images): crops, and a horizontal flip with probability 1/2;
-    - ``"roll"`` (series): crops, and a circular shift of up to an eighth of the length;
-    - ``"auto"``: ``"roll"`` for series, ``"crop"`` for images (a flip does not preserve
-      the class of digits and characters; choose ``"flip"`` for natural images);
-    - ``"none"``: the input itself.
-
-    Randomness comes from torch's global RNG.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from skdd.classification import augment_samples
-    >>> torch.manual_seed(0) and None
-    >>> augment_samples(torch.randn(4, 3, 8, 8), "flip").shape
-    torch.Size([4, 3, 8, 8])
-    >>> augment_samples(torch.randn(4, 2, 30)).shape
-    torch.Size([4, 2, 30])
-    """
-    mode = _augment_mode(mode, x.ndim)
-    if mode == "none":
-        return x
-    n, device, dtype = x.shape[0], x.device, x.dtype
-    series = x.ndim == 3
-    frames = x.unsqueeze(2) if series else x
-    size = torch.empty(n, device=device, dtype=dtype).uniform_(_MIN_CROP, 1.0)
-    theta = torch.zeros(n, 2, 3, device=device, dtype=dtype)
-    if series:
-        theta[:, 1, 1] = 1.0
-    else:
-        size = size.sqrt()  # area fraction -> side fraction
-        theta[:, 1, 1] = size
-        theta[:, 1, 2] = (2 * torch.rand(n, device=device, dtype=dtype) - 1) * (1 - size)
-    sign = torch.ones(n, device=device, dtype=dtype)
-    if mode == "flip":
-        sign = 2 * torch.randint(0, 2, (n,), device=device).to(dtype) - 1
-    theta[:, 0, 0] = size * sign
-    theta[:, 0, 2] = (2 * torch.rand(n, device=device, dtype=dtype) - 1) * (1 - size)
-    grid = F.affine_grid(theta, list(frames.shape), align_corners=False)
-    out = F.grid_sample(frames, grid, mode="bilinear", padding_mode="border",
-                        align_corners=False)
-    if not series:
-        return out
-    out = out.squeeze(2)
-    length = out.shape[-1]
-    max_shift = int(length * _MAX_SHIFT)
-    if mode == "roll" and max_shift > 0:
-        shift = torch.randint(-max_shift, max_shift + 1, (n, 1), device=device)
-        index = (torch.arange(length, device=device) - shift) % length
-        out = out.gather(-1, index[:, None, :].expand_as(out))
-    return out
+    def forward(self, x):
+        return self.net((x - self.mean) / self.scale)
 
 
 def intra_class_similarity(X, y):
@@ -197,7 +136,7 @@ class _RecoverDistiller(BaseClassDistiller):
         for name in ("lr", "temperature"):
             check_positive_float(getattr(self, name), name)
         check_option(self.init, "init", ("real", "noise"))
-        check_option(self.augment, "augment", _AUGMENT)
+        check_option(self.augment, "augment", AUGMENTATIONS)
         check_option(self.backbone, "backbone", tuple(CLASSIFICATION_BACKBONES))
 
     def _validate_fit_input(self, X, y):
@@ -299,6 +238,7 @@ class _RecoverDistiller(BaseClassDistiller):
         self.X_syn_ = self._unstandardize(X_syn.cpu().numpy(), scaling)
         self.y_syn_ = synthetic.labels.cpu().numpy().astype(np.int64)
         self.y_soft_ = soft.cpu().numpy().astype(np.float32)
+        self.teacher_ = _StandardizedInput(teacher, *scaling).cpu().eval()
 
     def _distilled_arrays(self):
         return dict(super()._distilled_arrays(), y_soft=self.y_soft_)
@@ -361,6 +301,10 @@ _ATTRS_DOC = """
     classes_ : ndarray
     teacher_accuracy_ : float
         The teacher's accuracy on the training set.
+    teacher_ : torch.nn.Module
+        The frozen teacher (on CPU, eval mode), taking samples in the units of ``X``
+        (it standardises them as the fit did): for knowledge distillation queried on
+        augmented batches (``teacher`` of :func:`fit_classifier`).
     n_stored_ : int
     loss_curve_ : ndarray of shape (n_iter_,)
     n_iter_ : int

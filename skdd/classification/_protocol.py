@@ -20,7 +20,9 @@ import torch
 import torch.nn.functional as F
 
 from ..nn import make_classification_backbone
-from ..utils import check_positive_int, resolve_device, seeded, select_recipe, torch_threads
+from ..utils import (check_option, check_positive_int, resolve_device, seeded, select_recipe,
+                     torch_threads)
+from ._augment import AUGMENTATIONS, _augment_mode, augment_samples
 
 __all__ = [
     "ClassificationRecipe",
@@ -57,6 +59,12 @@ class ClassificationRecipe:
         Soft labels only: the student's logits are divided by ``temperature`` and the loss
         is ``temperature**2 * KL(y || softmax(logits / temperature))`` (knowledge
         distillation's scaling). Hard labels always use plain cross-entropy.
+    augment : {"none", "auto", "crop", "flip", "roll"}, default="none"
+        Augment every training batch with :func:`skdd.classification.augment_samples`
+        (random resized crops; flips for images, circular shifts for series; "auto" is
+        "crop" for images and "roll" for series). The protocol's recipes use none; CFM's
+        paper evaluates with crops and the teacher's soft labels of each augmented batch
+        (``teacher`` of :func:`train_classifier`).
     """
 
     epochs: int
@@ -67,6 +75,7 @@ class ClassificationRecipe:
     lr_decay: str = "step"
     lr_decay_factor: float = 0.1
     temperature: float = 1.0
+    augment: str = "none"
 
     def __post_init__(self):
         check_positive_int(self.epochs, "epochs")
@@ -83,6 +92,14 @@ class ClassificationRecipe:
             raise ValueError(f"lr_decay_factor must be in (0, 1], got {self.lr_decay_factor}.")
         if not self.temperature > 0:
             raise ValueError(f"temperature must be positive, got {self.temperature}.")
+        check_option(self.augment, "augment", AUGMENTATIONS)
+
+    def __repr__(self):
+        # A recipe without augmentation keeps the identity it had before ``augment``
+        # existed (its repr and as_dict key the teacher/expert caches and the training
+        # checkpoints), so work cached by earlier versions stays valid.
+        fields = self.as_dict()
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in fields.items())})"
 
     @property
     def decay_epoch(self):
@@ -90,7 +107,10 @@ class ClassificationRecipe:
         return (self.epochs + 1) // 2 if self.lr_decay == "step" and self.epochs > 1 else None
 
     def as_dict(self):
-        return asdict(self)
+        fields = asdict(self)
+        if fields["augment"] == "none":
+            del fields["augment"]
+        return fields
 
 
 # The protocol's recipe for a synthetic set (PROTOCOLS.md): ConvNet, SGD lr 0.01, momentum
@@ -203,17 +223,21 @@ def _model_device(model):
 CHECKPOINT_SECONDS = 30.0
 
 
-def _training_fingerprint(model, X, y, recipe):
-    """Identify a training run: the recipe, the data and the model's parameter layout."""
+def _training_fingerprint(model, X, y, recipe, teacher=None):
+    """Identify a training run: the recipe, the data, the model's parameter layout and
+    the teacher's weights."""
     from ..base import data_fingerprint
 
     layout = [(name, tuple(p.shape)) for name, p in model.state_dict().items()]
-    text = repr((sorted(asdict(recipe).items()), type(model).__name__, layout))
+    text = repr((sorted(recipe.as_dict().items()), type(model).__name__, layout))
+    if teacher is not None:
+        weights = [t.detach().cpu().numpy().ravel() for t in teacher.state_dict().values()]
+        text += "teacher" + data_fingerprint(np.concatenate(weights) if weights else np.zeros(0))
     return hashlib.sha1((text + data_fingerprint(X.cpu().numpy(), y.cpu().numpy()))
                         .encode()).hexdigest()
 
 
-def train_classifier(model, X, y, recipe, device="cpu", *, on_epoch_end=None,
+def train_classifier(model, X, y, recipe, device="cpu", *, teacher=None, on_epoch_end=None,
                      checkpoint_path=None):
     """Train ``model`` in place on ``(X, y)`` with ``recipe`` (SGD, cross-entropy).
 
@@ -231,7 +255,14 @@ def train_classifier(model, X, y, recipe, device="cpu", *, on_epoch_end=None,
         Integer labels, or soft labels (probabilities; rows sum to 1) trained with the
         KL divergence at ``recipe.temperature``.
     recipe : ClassificationRecipe
+        With ``recipe.augment``, every batch is augmented afresh.
     device : str or torch.device, default="cpu"
+    teacher : torch.nn.Module, optional
+        Knowledge distillation from a teacher queried online: the targets of every
+        (augmented) batch are ``softmax(teacher(batch) / recipe.temperature)``, and ``y``
+        serves only the training accuracy. The teacher maps the same inputs as ``X`` to
+        logits; it is used in eval mode and not trained. Without augmentation this
+        equals training on the teacher's soft labels of ``X``.
     on_epoch_end : callable, optional
         ``on_epoch_end(epoch, model)`` after every epoch (e.g. to record a trajectory for
         trajectory matching); it is also called once with ``epoch=0`` before training.
@@ -266,9 +297,12 @@ def train_classifier(model, X, y, recipe, device="cpu", *, on_epoch_end=None,
     device = resolve_device(device)
     X = _check_X(X)
     y = _check_y(y, X.shape[0], getattr(model, "n_classes", None))
-    soft = y.ndim == 2
+    soft = y.ndim == 2 or teacher is not None
+    augment = _augment_mode(recipe.augment, X.ndim)
     X, y = X.to(device), y.to(device)
     model.to(device)
+    if teacher is not None:
+        teacher.to(device).eval()
     n = X.shape[0]
     temperature = recipe.temperature
 
@@ -283,7 +317,7 @@ def train_classifier(model, X, y, recipe, device="cpu", *, on_epoch_end=None,
         from ..base import _Checkpoint, _get_rng_state, _set_rng_state
 
         checkpoint = _Checkpoint(os.fspath(checkpoint_path), 1,
-                                 _training_fingerprint(model, X, y, recipe))
+                                 _training_fingerprint(model, X, y, recipe, teacher))
     first_epoch = 0
     if checkpoint is not None and checkpoint.exists():
         state = checkpoint.load()
@@ -308,13 +342,19 @@ def train_classifier(model, X, y, recipe, device="cpu", *, on_epoch_end=None,
         for start in range(0, n, recipe.batch_size):
             idx = order[start:start + recipe.batch_size]
             target = y[idx]
+            xb = augment_samples(X[idx], augment)
+            if teacher is not None:
+                with torch.no_grad():
+                    probs = torch.softmax(teacher(xb) / temperature, dim=1)
+            else:
+                probs = target
             opt.zero_grad(set_to_none=True)
-            logits = model(X[idx])
+            logits = model(xb)
             if soft:
                 log_q = F.log_softmax(logits / temperature, dim=1)
-                kl = (torch.xlogy(target, target) - target * log_q).sum(1).mean()
+                kl = (torch.xlogy(probs, probs) - probs * log_q).sum(1).mean()
                 loss = kl * temperature ** 2
-                hits = logits.argmax(1) == target.argmax(1)
+                hits = logits.argmax(1) == (target.argmax(1) if target.ndim == 2 else target)
             else:
                 loss = F.cross_entropy(logits, target)
                 hits = logits.argmax(1) == target
@@ -340,7 +380,7 @@ def train_classifier(model, X, y, recipe, device="cpu", *, on_epoch_end=None,
 
 def fit_classifier(X, y, *, n_classes, recipe=None, data="synthetic", model="convnet",
                    model_kwargs=None, device="cpu", random_state=0, n_threads=None,
-                   checkpoint_path=None):
+                   teacher=None, checkpoint_path=None):
     """Build a classifier with a seeded initialisation and train it on ``(X, y)``.
 
     The one entry point for training an evaluation model: the benchmarks, the tests and
@@ -370,6 +410,8 @@ def fit_classifier(X, y, *, n_classes, recipe=None, data="synthetic", model="con
     n_threads : int, optional
         Torch intra-op threads on CPU (see :func:`skdd.utils.torch_threads`; the default is
         one thread, raise it for the 128-wide ConvNet on a multi-core machine).
+    teacher : torch.nn.Module, optional
+        Distil from this teacher online (see :func:`train_classifier`).
     checkpoint_path : str or path-like, optional
         Make the training resumable (see :func:`train_classifier`): an interrupted call
         run again with the same arguments continues where it stopped and returns the same
@@ -401,7 +443,8 @@ def fit_classifier(X, y, *, n_classes, recipe=None, data="synthetic", model="con
         net = make_classification_backbone(model, X.shape[1], n_classes, tuple(X.shape[2:]),
                                            **(model_kwargs or {}))
         start = time.perf_counter()
-        history = train_classifier(net, X, y, recipe, device, checkpoint_path=checkpoint_path)
+        history = train_classifier(net, X, y, recipe, device, teacher=teacher,
+                                   checkpoint_path=checkpoint_path)
         history["train_seconds"] = time.perf_counter() - start
     return net, history
 
