@@ -349,7 +349,11 @@ def test_runner_trains_on_soft_labels(small_digits, cache):
                                recipe={"epochs": 1}, soft_labels=True, log=None)
 
 
-def test_teacher_labels_augmented_batches_in_the_runner(small_digits, cache):
+def test_teacher_labels_augmented_batches_in_the_runner(small_digits, cache, tmp_path):
+    import json
+
+    from skdd.benchmarks._report import cfm_report
+
     X, y = small_digits
     params = dict(TINY, teacher_cache=str(cache))
     d = CFMDistiller(ipc=2, random_state=0, **params).fit(X, y)
@@ -365,6 +369,10 @@ def test_teacher_labels_augmented_batches_in_the_runner(small_digits, cache):
                                  log=None)
     assert res["recipe"]["augment"] == "crop" and res["kd_recipe"]["augment"] == "crop"
     assert all(0 <= res["results"][k]["acc"][0] <= 1 for k in ("convnet", "convnet_kd"))
+    # a different evaluation: reported in its own table
+    path = tmp_path / "cfm_aug.json"
+    path.write_text(json.dumps(res))
+    assert "**tiny, trained with augment='crop'" in cfm_report([str(path)])
 
 
 def test_runner_both_labels_from_one_distillation(small_digits, cache, tmp_path):

@@ -26,6 +26,16 @@ def _split(res):
     return res.get("eval_split") or "test"
 
 
+def _evaluation_name(res):
+    """A classification result's dataset, marked when its evaluation trained with
+    augmentation (a different protocol: such results get their own tables)."""
+    augment = (res.get("recipe") or {}).get("augment", "none")
+    if augment == "none":
+        return res["dataset"]
+    return (f"{res['dataset']}, trained with augment={augment!r} (a teacher, where there is "
+            "one, labels every augmented batch)")
+
+
 def _test_first(item):
     """Sort key of ``((..., split), value)`` items: by the rest of the key, test split first."""
     *rest, split = item[0]
@@ -119,7 +129,7 @@ def classify_report(paths):
             label = res["distiller"].upper() if res["distiller"] != "random" else "Random"
         else:
             label = "Full data"
-        runs[(res["dataset"], _split(res))][(label, res["ipc"])] = res
+        runs[(_evaluation_name(res), _split(res))][(label, res["ipc"])] = res
     order = ["Random", "DC", "FreD (DC)", "FreD (DC), per-class masks", "DM", "FreD (DM)",
              "FreD (DM), per-class masks", "TM", "FreD (TM)", "FreD (TM), per-class masks",
              "Full data"]
@@ -202,7 +212,7 @@ def cfm_report(paths):
     """
     runs = defaultdict(dict)
     for res in _load_results(paths, "classify"):
-        runs[(res["dataset"], _split(res))][(_cfm_label(res), res["ipc"])] = res
+        runs[(_evaluation_name(res), _split(res))][(_cfm_label(res), res["ipc"])] = res
     # row order: these labels, then labels starting with these prefixes, then the rest
     order = ["Random", "Random + teacher soft labels", "SRe²L-style", "CFM (",
              "CFM ablation: filter only", "CFM ablation: filter + signal"]
