@@ -458,7 +458,8 @@ class _Checkpoint:
         if state.get("fingerprint") != self.fingerprint:
             raise ValueError(
                 f"checkpoint_path={str(self.path)!r} holds a checkpoint of another fit "
-                "(different parameters or training data); delete it or choose another path."
+                "(different parameters, a default changed since it was written, or different "
+                "training data); delete it or choose another path."
             )
         return state
 
