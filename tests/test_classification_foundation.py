@@ -259,6 +259,8 @@ def test_online_teacher_equals_its_soft_labels_without_augmentation(digits):
     for key, value in teacher.state_dict().items():
         assert torch.equal(value, before[key])
     assert np.isfinite(hist_a["train_loss"]).all()
+    with pytest.raises(ValueError, match="teacher gives 10 class scores"):
+        fit_classifier(X, y, n_classes=12, recipe=kd, model_kwargs=_SMALL, teacher=teacher)
     with pytest.raises(ValueError, match="augment='roll'"):
         fit_classifier(X, y, n_classes=10, model_kwargs=_SMALL,
                        recipe=ClassificationRecipe(epochs=1, lr=0.01, augment="roll"))

@@ -350,6 +350,9 @@ def train_classifier(model, X, y, recipe, device="cpu", *, teacher=None, on_epoc
                 probs = target
             opt.zero_grad(set_to_none=True)
             logits = model(xb)
+            if probs.ndim == 2 and probs.shape[1] != logits.shape[1]:
+                raise ValueError(f"teacher gives {probs.shape[1]} class scores but the model "
+                                 f"has {logits.shape[1]} outputs (n_classes).")
             if soft:
                 log_q = F.log_softmax(logits / temperature, dim=1)
                 kl = (torch.xlogy(probs, probs) - probs * log_q).sum(1).mean()
