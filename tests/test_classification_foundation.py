@@ -258,6 +258,9 @@ def test_online_teacher_equals_its_soft_labels_without_augmentation(digits):
                            online.state_dict()["classifier.weight"])
     for key, value in teacher.state_dict().items():
         assert torch.equal(value, before[key])
+    teacher.train()  # its mode is put back after a training that used it
+    fit_classifier(X, y, n_classes=10, recipe=kd, model_kwargs=_SMALL, teacher=teacher)
+    assert teacher.training
     assert np.isfinite(hist_a["train_loss"]).all()
     with pytest.raises(ValueError, match="teacher gives 10 class scores"):
         fit_classifier(X, y, n_classes=12, recipe=kd, model_kwargs=_SMALL, teacher=teacher)

@@ -261,7 +261,8 @@ def train_classifier(model, X, y, recipe, device="cpu", *, teacher=None, on_epoc
         Knowledge distillation from a teacher queried online: the targets of every
         (augmented) batch are ``softmax(teacher(batch) / recipe.temperature)``, and ``y``
         serves only the training accuracy. The teacher maps the same inputs as ``X`` to
-        logits; it is used in eval mode and not trained. Without augmentation this
+        logits; it is used in eval mode on ``device``, not trained, and left on its
+        device and in its mode afterwards. Without augmentation this
         equals training on the teacher's soft labels of ``X``.
     on_epoch_end : callable, optional
         ``on_epoch_end(epoch, model)`` after every epoch (e.g. to record a trajectory for
@@ -301,7 +302,8 @@ def train_classifier(model, X, y, recipe, device="cpu", *, teacher=None, on_epoc
     augment = _augment_mode(recipe.augment, X.ndim)
     X, y = X.to(device), y.to(device)
     model.to(device)
-    if teacher is not None:
+    if teacher is not None:  # put back where and as it was after training
+        teacher_state = (_model_device(teacher), teacher.training)
         teacher.to(device).eval()
     n = X.shape[0]
     temperature = recipe.temperature
@@ -378,6 +380,8 @@ def train_classifier(model, X, y, recipe, device="cpu", *, teacher=None, on_epoc
                              "train_acc": history["train_acc"]})
             last_save = time.perf_counter()
     model.eval()
+    if teacher is not None:
+        teacher.to(teacher_state[0]).train(teacher_state[1])
     return history
 
 

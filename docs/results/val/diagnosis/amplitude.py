@@ -7,12 +7,15 @@ Distils with the given distiller on the ETTh1 training split (seeds 0-2, reusing
 deviation from its mean by a factor, trains the three evaluation models with the
 synthetic recipe and prints the validation MSE (mean ± std over seeds).
 
-    SKDD_DATA_HOME=shared/data python docs/results/val/diagnosis/amplitude.py ETTh1 hdt 0.5,1,2,3
+    SKDD_DATA_HOME=shared/data SKDD_CACHE_DIR=cache python docs/results/val/diagnosis/amplitude.py ETTh1 hdt 0.5,1,2,3
 """
-import sys, numpy as np
+import os, sys, numpy as np
 from skdd.forecasting import load_forecasting_splits, fit_forecaster, evaluate_forecaster, get_recipe
 from skdd.benchmarks._registry import FORECAST_DISTILLERS
 from skdd.benchmarks._cache import keep_work_in
+# a `--cache-dir` folder of the benchmark runs to reuse their distillations (the
+# session-7 run used one); unset: distil afresh, same seeds, same series
+CACHE = os.environ.get("SKDD_CACHE_DIR")
 ds, name = sys.argv[1], sys.argv[2]
 factors = [float(f) for f in sys.argv[3].split(",")]
 splits = load_forecasting_splits(ds, seq_len=96)
@@ -20,7 +23,7 @@ tr = splits.train; mu, sd = tr.mean(0), tr.std(0)
 res = {f: {m: [] for m in ("dlinear", "itransformer", "xpatch")} for f in factors}
 for seed in range(3):
     est = FORECAST_DISTILLERS[name](length=384, seq_len=96, pred_len=96, random_state=seed, device="cpu")
-    keep_work_in(est, "/tmp/diag/cache", ["forecast", splits.name, name, "M384", "96-96", "val", f"seed{seed}"], {})
+    keep_work_in(est, CACHE, ["forecast", splits.name, name, "M384", "96-96", "val", f"seed{seed}"], {})
     s = np.asarray(est.fit_resample(tr), dtype=np.float32)
     z = (s - mu) / sd
     for f in factors:

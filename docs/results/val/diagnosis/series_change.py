@@ -9,12 +9,15 @@ In standardised units it prints, per frequency band (rfft bins), the energy of t
 relative to the start's energy, the roughness (mean squared first difference / variance)
 and the mean per-channel std of the series.
 
-    SKDD_DATA_HOME=shared/data python docs/results/val/diagnosis/series_change.py ETTh1
+    SKDD_DATA_HOME=shared/data SKDD_CACHE_DIR=cache python docs/results/val/diagnosis/series_change.py ETTh1
 """
-import sys, numpy as np, torch
+import os, sys, numpy as np, torch
 from skdd.forecasting import load_forecasting_splits
 from skdd.benchmarks._registry import FORECAST_DISTILLERS
 from skdd.benchmarks._cache import keep_work_in
+# a `--cache-dir` folder of the benchmark runs to reuse their distillations (the
+# session-7 run used one); unset: distil afresh, same seeds, same series
+CACHE = os.environ.get("SKDD_CACHE_DIR")
 ds = sys.argv[1]
 splits = load_forecasting_splits(ds, seq_len=96)
 tr = splits.train
@@ -22,7 +25,7 @@ mu, sd = tr.mean(0), tr.std(0)
 def syn(name, seed, **p):
     est = FORECAST_DISTILLERS[name](length=384, seq_len=96, pred_len=96, random_state=seed, device="cpu", **p)
     if not p:
-        keep_work_in(est, "/tmp/diag/cache", ["forecast", splits.name, name, "M384", "96-96", "test", f"seed{seed}"], {})
+        keep_work_in(est, CACHE, ["forecast", splits.name, name, "M384", "96-96", "test", f"seed{seed}"], {})
     return (np.asarray(est.fit_resample(tr)) - mu) / sd
 bands = [(0, 4), (4, 16), (16, 48), (48, 100), (100, 193)]
 for seed in range(3):
