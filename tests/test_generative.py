@@ -234,6 +234,23 @@ def test_tau_by_validation_trains_one_unet_per_grid_value(tmp_path):
         NeuralMapper(FrozenEstimator(gen), tau="best").fit(X, y)
 
 
+def test_mapper_dropout_acts_in_training_only():
+    X, y = _waves(16, T=24)
+    gen = TimeVQVAE(**TINY).fit(X, y)
+    kw = dict(tau=0.5, max_iter=4, random_state=0, device="cpu")
+    plain = NeuralMapper(FrozenEstimator(gen), **kw).fit(X, y)
+    dropped = NeuralMapper(FrozenEstimator(gen), dropout=0.5, **kw).fit(X, y)
+    rates = {m.p for m in dropped.unet_.modules() if isinstance(m, torch.nn.Dropout)}
+    assert rates == {0.5}
+    assert not np.allclose(dropped.loss_curve_, plain.loss_curve_)  # training changed
+    np.testing.assert_array_equal(dropped.transform(X[:4]), dropped.transform(X[:4]))
+    again = NeuralMapper(FrozenEstimator(gen), dropout=0.5, **kw).fit(X, y)
+    np.testing.assert_array_equal(again.transform(X[:4]), dropped.transform(X[:4]))
+    for bad in (-0.1, 1.0, "half", True):
+        with pytest.raises(ValueError, match="dropout"):
+            NeuralMapper(FrozenEstimator(gen), dropout=bad, **kw).fit(X, y)
+
+
 def test_mapper_reduces_l1_on_svq_reconstructions():
     X, y = _waves(24, T=32)
     gen = TimeVQVAE(stage1_steps=60, stage2_steps=2, codebook_size=32, n_sampling_steps=2,

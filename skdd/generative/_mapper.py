@@ -78,6 +78,9 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
     batch_size : int, optional
     lr : float, default=1e-3
         Adam learning rate (cosine decay).
+    dropout : float, default=0.0
+        Dropout rate inside the U-Net's residual blocks while it trains (the reference
+        code's mapper U-Net takes one; inactive in :meth:`transform`).
     preset : {"cpu", "paper"}, default="cpu"
         U-Net size and schedule (:data:`MAPPER_PRESETS`), and the default generator's.
     device : str, default="auto"
@@ -119,8 +122,8 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
     _run_only_params = BaseDistiller._run_only_params
 
     def __init__(self, generator=None, tau="validation", tau_grid=TAU_GRID, validation_fraction=0.2,
-                 n_tau_samples=1000, max_iter=None, batch_size=None, lr=1e-3, preset="cpu",
-                 device="auto", random_state=None, verbose=0, n_threads=None,
+                 n_tau_samples=1000, max_iter=None, batch_size=None, lr=1e-3, dropout=0.0,
+                 preset="cpu", device="auto", random_state=None, verbose=0, n_threads=None,
                  checkpoint_path=None, checkpoint_every=100):
         self.generator = generator
         self.tau = tau
@@ -130,6 +133,7 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.lr = lr
+        self.dropout = dropout
         self.preset = preset
         self.device = device
         self.random_state = random_state
@@ -148,6 +152,9 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
         cfg = preset_config(self, MAPPER_PRESETS, ("max_iter", "batch_size"))
         check_positive_float(self.lr, "lr")
         check_positive_int(self.n_tau_samples, "n_tau_samples", minimum=2)
+        if (isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float))
+                or not 0.0 <= self.dropout < 1.0):
+            raise ValueError(f"dropout must be a float in [0, 1), got {self.dropout!r}.")
         if isinstance(self.tau, str):
             check_option(self.tau, "tau", ("auto", "validation"))
             if self.tau == "validation" and not (
@@ -265,7 +272,8 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
         gen = self.generator_
         n, C, _ = xt.shape
         T = self.series_length_
-        unet = UNet1D(C, dim=cfg["dim"], dim_mults=cfg["dim_mults"]).to(device).train()
+        unet = UNet1D(C, dim=cfg["dim"], dim_mults=cfg["dim_mults"],
+                      dropout=float(self.dropout)).to(device).train()
         bs = cfg["batch_size"]
 
         def loss_fn(iteration):
