@@ -31,6 +31,14 @@ __all__ = ["BaseDistiller", "BaseForecastDistiller", "observe_optimization"]
 _RUN_ONLY_PARAMS = frozenset({"verbose", "checkpoint_path", "checkpoint_every", "n_threads"})
 
 
+def _equal(a, b):
+    """``a == b`` as a plain bool (False where the comparison is not one)."""
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
 _OBSERVERS = []
 
 
@@ -81,6 +89,10 @@ class BaseDistiller(BaseEstimator):
 
     #: parameters left out of a checkpoint's fingerprint (they do not change the result)
     _run_only_params = _RUN_ONLY_PARAMS
+    #: parameters added after checkpoints of the class were written, with the value that
+    #: computes what the class computed before: at that value they are left out of the
+    #: fingerprint, so those checkpoints stay valid
+    _fingerprint_neutral = {}
 
     # -- sklearn plumbing ---------------------------------------------------------
     def __sklearn_tags__(self):
@@ -289,8 +301,10 @@ class BaseDistiller(BaseEstimator):
         return np.asarray(losses, dtype=float)
 
     def _params_fingerprint(self):
+        neutral = self._fingerprint_neutral
         params = {k: repr(v) for k, v in sorted(self.get_params(deep=False).items())
-                  if k not in self._run_only_params}
+                  if k not in self._run_only_params
+                  and not (k in neutral and _equal(v, neutral[k]))}
         return json.dumps({"class": type(self).__name__, "params": params}, sort_keys=True)
 
 

@@ -251,6 +251,25 @@ def test_mapper_dropout_acts_in_training_only():
             NeuralMapper(FrozenEstimator(gen), dropout=bad, **kw).fit(X, y)
 
 
+def test_dropout_at_zero_keeps_older_mapper_checkpoints_valid(tmp_path):
+    # ``dropout`` came after mapper checkpoints existed: at 0 it is left out of the
+    # fingerprint (so those checkpoints still match); any other value is another fit
+    def params(**kw):
+        return json.loads(NeuralMapper(tau=1.0, **kw)._params_fingerprint())["params"]
+
+    assert "dropout" not in params() and params() == params(dropout=0)
+    assert params(dropout=0.5)["dropout"] == "0.5"
+    X, y = _waves(16, T=24)
+    gen = TimeVQVAE(**TINY).fit(X, y)
+    kw = dict(tau=0.5, max_iter=3, random_state=0, device="cpu",
+              checkpoint_path=tmp_path / "nm.pt")
+    first = NeuralMapper(FrozenEstimator(gen), **kw).fit(X, y)
+    again = NeuralMapper(FrozenEstimator(gen), dropout=0.0, **kw).fit(X, y)
+    np.testing.assert_array_equal(again.transform(X[:3]), first.transform(X[:3]))
+    with pytest.raises(ValueError, match="checkpoint"):
+        NeuralMapper(FrozenEstimator(gen), dropout=0.5, **kw).fit(X, y)
+
+
 def test_mapper_reduces_l1_on_svq_reconstructions():
     X, y = _waves(24, T=32)
     gen = TimeVQVAE(stage1_steps=60, stage2_steps=2, codebook_size=32, n_sampling_steps=2,

@@ -120,6 +120,7 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
     _optimize = BaseDistiller._optimize
     _params_fingerprint = BaseDistiller._params_fingerprint
     _run_only_params = BaseDistiller._run_only_params
+    _fingerprint_neutral = {"dropout": 0.0}  # came after the first mapper checkpoints
 
     def __init__(self, generator=None, tau="validation", tau_grid=TAU_GRID, validation_fraction=0.2,
                  n_tau_samples=1000, max_iter=None, batch_size=None, lr=1e-3, dropout=0.0,
