@@ -153,9 +153,8 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
         cfg = preset_config(self, MAPPER_PRESETS, ("max_iter", "batch_size"))
         check_positive_float(self.lr, "lr")
         check_positive_int(self.n_tau_samples, "n_tau_samples", minimum=2)
-        if (isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float))
-                or not 0.0 <= self.dropout < 1.0):
-            raise ValueError(f"dropout must be a float in [0, 1), got {self.dropout!r}.")
+        if check_positive_float(self.dropout, "dropout", allow_zero=True) >= 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}.")
         if isinstance(self.tau, str):
             check_option(self.tau, "tau", ("auto", "validation"))
             if self.tau == "validation" and not (
