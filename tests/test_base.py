@@ -159,3 +159,20 @@ def test_killed_fit_resumes_from_last_checkpoint(small_series, tmp_path):
     resumed.fit(small_series)
     full = WindowMomentDistiller(random_state=1, max_iter=400).fit(small_series)
     np.testing.assert_array_equal(resumed.X_syn_, full.X_syn_)
+
+
+@pytest.mark.parametrize("closed, inside, outside", [
+    ("both", [0, 1, 0.5], [-0.1, 1.1]),
+    ("left", [0, 0.999], [1, -1e-9]),
+    ("right", [1, 1e-9], [0, 1.5]),
+    ("neither", [0.5], [0, 1]),
+])
+def test_check_interval_bounds_and_message(closed, inside, outside):
+    from skdd.utils import check_interval
+    for v in inside:
+        assert check_interval(v, "rate", 0, 1, closed=closed) == float(v)
+    for v in outside + [float("nan"), float("inf"), True, "0.5", None]:
+        with pytest.raises(ValueError, match="rate must be a number in .0, 1., got"):
+            check_interval(v, "rate", 0, 1, closed=closed)
+    with pytest.raises(ValueError, match="closed"):
+        check_interval(0.5, "rate", 0, 1, closed="open")

@@ -214,7 +214,8 @@ def test_recipes():
     assert get_recipe("convnet", "full").epochs < r.epochs
     assert ClassificationRecipe(epochs=1, lr=0.1).decay_epoch is None
     for bad in [dict(lr=0), dict(lr_decay="cosine"), dict(momentum=1.0), dict(temperature=0),
-                dict(augment="mixup")]:
+                dict(augment="mixup"), dict(momentum="0.9"), dict(lr_decay_factor=float("nan")),
+                dict(weight_decay=-1e-4), dict(lr=float("inf"))]:
         with pytest.raises(ValueError, match=next(iter(bad))):
             ClassificationRecipe(**{"epochs": 3, "lr": 0.1, **bad})
     with pytest.raises(ValueError, match="data"):

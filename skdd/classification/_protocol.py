@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 
 from ..nn import make_classification_backbone
-from ..utils import (check_option, check_positive_int, resolve_device, seeded, select_recipe,
-                     torch_threads)
+from ..utils import (check_interval, check_option, check_positive_float, check_positive_int,
+                     resolve_device, seeded, select_recipe, torch_threads)
 from ._augment import AUGMENTATIONS, _augment_mode, augment_samples
 
 __all__ = [
@@ -80,18 +80,13 @@ class ClassificationRecipe:
     def __post_init__(self):
         check_positive_int(self.epochs, "epochs")
         check_positive_int(self.batch_size, "batch_size")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr}.")
-        if not 0 <= self.momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {self.momentum}.")
-        if not self.weight_decay >= 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}.")
+        check_positive_float(self.lr, "lr")
+        check_interval(self.momentum, "momentum", 0, 1, closed="left")
+        check_positive_float(self.weight_decay, "weight_decay", allow_zero=True)
         if self.lr_decay not in ("step", "none"):
             raise ValueError(f"lr_decay={self.lr_decay!r} must be 'step' or 'none'.")
-        if not 0 < self.lr_decay_factor <= 1:
-            raise ValueError(f"lr_decay_factor must be in (0, 1], got {self.lr_decay_factor}.")
-        if not self.temperature > 0:
-            raise ValueError(f"temperature must be positive, got {self.temperature}.")
+        check_interval(self.lr_decay_factor, "lr_decay_factor", 0, 1, closed="right")
+        check_positive_float(self.temperature, "temperature")
         check_option(self.augment, "augment", AUGMENTATIONS)
 
     def __repr__(self):

@@ -17,8 +17,8 @@ import torch
 from sklearn.preprocessing import StandardScaler
 
 from ..nn import make_forecasting_backbone
-from ..utils import (check_positive_int, check_series, resolve_device, seeded, select_recipe,
-                     torch_threads)
+from ..utils import (check_positive_float, check_positive_int, check_series, resolve_device,
+                     seeded, select_recipe, torch_threads)
 from ._windows import make_windows, n_windows
 
 __all__ = [
@@ -171,8 +171,7 @@ class TrainingRecipe:
     def __post_init__(self):
         check_positive_int(self.epochs, "epochs")
         check_positive_int(self.batch_size, "batch_size")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr}.")
+        check_positive_float(self.lr, "lr")
         if self.lr_decay not in ("none", "halve"):
             raise ValueError(f"lr_decay={self.lr_decay!r} must be 'none' or 'halve'.")
         if self.optimizer not in ("adam", "sgd"):

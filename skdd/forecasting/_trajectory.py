@@ -7,7 +7,7 @@ from ..base import BaseForecastDistiller, data_fingerprint
 from ..nn import check_forecasting_backbone
 from ..objectives import TrajectoryMatching, check_expert_schedule
 from ..parametrization import TimeDomain, WithLearnableStep
-from ..utils import check_positive_float, check_positive_int
+from ..utils import check_interval, check_positive_float, check_positive_int
 from ._experts import ExpertTrajectories
 from ._windows import make_windows, sample_window_batches
 
@@ -184,9 +184,7 @@ class CondTSFDistiller(MTTDistiller):
     def _check_window_params(self):
         out = super()._check_window_params()
         check_positive_int(self.cond_every, "cond_every")
-        w = check_positive_float(self.cond_weight, "cond_weight")
-        if w > 1:
-            raise ValueError(f"cond_weight must be in (0, 1], got {self.cond_weight}.")
+        check_interval(self.cond_weight, "cond_weight", 0, 1, closed="right")
         return out
 
     def _after_step_hook(self, synthetic, experts):

@@ -24,8 +24,8 @@ from sklearn.utils.validation import check_is_fitted
 from ..base import BaseDistiller, data_fingerprint
 from ..metrics import MiniRocketFeatures, frechet_distance
 from ..nn import UNet1D
-from ..utils import (check_option, check_positive_float, check_positive_int, resolve_device,
-                     seeded, torch_threads)
+from ..utils import (check_interval, check_option, check_positive_float, check_positive_int,
+                     resolve_device, seeded, torch_threads)
 from ._timevqvae import TimeVQVAE, check_panel, preset_config
 
 __all__ = ["NeuralMapper", "MAPPER_PRESETS"]
@@ -153,8 +153,7 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
         cfg = preset_config(self, MAPPER_PRESETS, ("max_iter", "batch_size"))
         check_positive_float(self.lr, "lr")
         check_positive_int(self.n_tau_samples, "n_tau_samples", minimum=2)
-        if check_positive_float(self.dropout, "dropout", allow_zero=True) >= 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}.")
+        check_interval(self.dropout, "dropout", 0, 1, closed="left")
         if isinstance(self.tau, str):
             check_option(self.tau, "tau", ("auto", "validation"))
             if self.tau == "validation" and not (

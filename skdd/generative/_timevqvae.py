@@ -17,8 +17,8 @@ import torch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..base import BaseDistiller, data_fingerprint
-from ..utils import (check_option, check_positive_float, check_positive_int, resolve_device,
-                     seeded, torch_threads)
+from ..utils import (check_interval, check_option, check_positive_float, check_positive_int,
+                     resolve_device, seeded, torch_threads)
 from ._prior import BidirectionalPrior, iterative_decode, masked_prediction_loss
 from ._tokenizer import Tokenizer
 
@@ -223,9 +223,7 @@ class TimeVQVAE(BaseDistiller):
         check_positive_int(self.n_sampling_steps, "n_sampling_steps")
         check_positive_float(self.choice_temperature, "choice_temperature", allow_zero=True)
         check_positive_float(self.guidance_scale, "guidance_scale", allow_zero=True)
-        p = check_positive_float(self.p_unconditional, "p_unconditional", allow_zero=True)
-        if p > 1:
-            raise ValueError(f"p_unconditional must be in [0, 1], got {self.p_unconditional}.")
+        check_interval(self.p_unconditional, "p_unconditional", 0, 1)
         return cfg
 
     def _validate_fit_input(self, X, y):

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from ..utils import check_positive_int
+from ..utils import check_interval, check_positive_int
 
 
 class MovingAverageDecomposition(nn.Module):
@@ -190,8 +190,7 @@ class ExponentialMovingAverage(nn.Module):
 
     def __init__(self, seq_len, alpha=0.3):
         super().__init__()
-        if not 0.0 < alpha <= 1.0:
-            raise ValueError(f"alpha must be in (0, 1], got {alpha}.")
+        alpha = check_interval(alpha, "alpha", 0, 1, closed="right")
         k = torch.arange(seq_len, dtype=torch.float64)
         lag = k[:, None] - k[None, :]
         w = torch.where(lag >= 0, alpha * (1 - alpha) ** lag.clamp(min=0), torch.zeros(()))

@@ -53,7 +53,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..utils import check_option, check_positive_float, check_positive_int
+from ..utils import check_interval, check_option, check_positive_float, check_positive_int
 
 __all__ = [
     "ConvInputs",
@@ -326,10 +326,9 @@ class SpectralFilter:
     def __init__(self, kind="frepo", beta=0.1, alpha=1.0, power=10):
         self.kind = check_option(kind, "filter", SPECTRAL_FILTERS)
         self.beta = check_positive_float(beta, "beta")
-        self.alpha = check_positive_float(alpha, "alpha")
-        if self.alpha > 1:
-            raise ValueError(f"alpha={alpha} must be in (0, 1]: the eigenvalues of the "
-                             "trace-normalised Ψ reach 1, and 1 - alpha·λ must stay >= 0.")
+        # (0, 1]: the eigenvalues of the trace-normalised Ψ reach 1, and 1 - alpha·λ
+        # must stay >= 0.
+        self.alpha = check_interval(alpha, "alpha", 0, 1, closed="right")
         self.power = check_positive_int(power, "power")
 
     def __repr__(self):

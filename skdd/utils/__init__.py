@@ -1,6 +1,7 @@
 """Small shared helpers: device resolution, seeding, torch thread control, validation."""
 from ._torch import resolve_device, seeded, torch_threads, disk_cache, DEFAULT_NUM_THREADS
-from ._validation import check_series, check_positive_int, check_positive_float, check_option, select_recipe
+from ._validation import (check_series, check_positive_int, check_positive_float, check_interval,
+                          check_option, select_recipe)
 
 __all__ = [
     "resolve_device",
@@ -11,6 +12,7 @@ __all__ = [
     "check_series",
     "check_positive_int",
     "check_positive_float",
+    "check_interval",
     "check_option",
     "select_recipe",
 ]

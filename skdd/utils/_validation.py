@@ -27,6 +27,45 @@ def check_positive_float(value, name, allow_zero=False):
     return v
 
 
+def check_interval(value, name, low, high, *, closed="both"):
+    """Return ``value`` as float if it is a finite number inside an interval, else raise.
+
+    Parameters
+    ----------
+    value : object
+        The value to check; bools and non-numbers are rejected.
+    name : str
+        The parameter's name, used in the message.
+    low, high : float
+        The interval's bounds.
+    closed : {"both", "left", "right", "neither"}, default="both"
+        Which bounds belong to the interval: ``"left"`` is ``[low, high)``, ``"right"``
+        is ``(low, high]``.
+
+    Examples
+    --------
+    >>> from skdd.utils import check_interval
+    >>> check_interval(0.5, "dropout", 0, 1, closed="left")
+    0.5
+    >>> check_interval(1, "dropout", 0, 1, closed="left")
+    Traceback (most recent call last):
+    ...
+    ValueError: dropout must be a number in [0, 1), got 1.
+    """
+    check_option(closed, "closed", ("both", "left", "right", "neither"))
+    left = "[" if closed in ("both", "left") else "("
+    right = "]" if closed in ("both", "right") else ")"
+    message = f"{name} must be a number in {left}{low:g}, {high:g}{right}, got {value!r}."
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(message)
+    v = float(value)
+    above = v >= low if left == "[" else v > low
+    below = v <= high if right == "]" else v < high
+    if not (np.isfinite(v) and above and below):
+        raise ValueError(message)
+    return v
+
+
 def check_option(value, name, options):
     """Raise ValueError naming ``name`` unless ``value`` is one of ``options``."""
     if value not in options:
