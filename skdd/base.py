@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -237,7 +238,7 @@ class BaseDistiller(BaseEstimator):
                 losses.extend(torch.stack(pending).cpu().tolist())
                 pending.clear()
 
-        iteration = start
+        iteration = saved_at = start
         stepped = False
         rng_at_start = None
         modules_at_start = None
@@ -276,9 +277,10 @@ class BaseDistiller(BaseEstimator):
                     flush()
                     progress.update(iteration - progress.n)
                     progress.set_postfix(loss=f"{losses[-1]:.4g}")
-                if checkpoint is not None and iteration % checkpoint.every == 0:
+                if checkpoint is not None and checkpoint.due(iteration):
                     flush()
                     checkpoint.save(snapshot(iteration, _get_rng_state()))
+                    saved_at = iteration
         except KeyboardInterrupt:
             # Save a consistent state: if the interrupt came before the update of this
             # iteration, restart it from its first random draw.
@@ -295,7 +297,7 @@ class BaseDistiller(BaseEstimator):
             if progress is not None:
                 progress.close()
         flush()
-        if checkpoint is not None and iteration % checkpoint.every != 0:
+        if checkpoint is not None and saved_at != iteration:
             checkpoint.save(snapshot(iteration, _get_rng_state()))
         self.n_iter_ = int(iteration)
         return np.asarray(losses, dtype=float)
@@ -446,13 +448,28 @@ def _progress(verbose, start, total, desc):
     return tqdm(total=total, initial=start, desc=desc, leave=True, dynamic_ncols=True)
 
 
+#: A long loop also saves its checkpoint once this many wall-clock seconds have passed
+#: since the last save, so a killed run loses at most about this much work however slow
+#: its iterations are (:func:`skdd.classification.fit_classifier` saves on this alone).
+CHECKPOINT_SECONDS = 30.0
+
+
 class _Checkpoint:
-    """Periodic, atomic checkpoints of the optimisation loop (``torch.save``, weights only)."""
+    """Periodic, atomic checkpoints of a loop (``torch.save``, weights only).
+
+    A step is :meth:`due` for a save every ``every`` steps (``None``: never by count) and
+    whenever :data:`CHECKPOINT_SECONDS` have passed since the last save.
+    """
 
     def __init__(self, path, every, fingerprint):
         self.path = Path(path)
         self.every = every
         self.fingerprint = fingerprint
+        self._last_save = time.perf_counter()
+
+    def due(self, step):
+        return ((self.every is not None and step % self.every == 0)
+                or time.perf_counter() - self._last_save >= CHECKPOINT_SECONDS)
 
     @classmethod
     def from_estimator(cls, est, data_fp):
@@ -483,3 +500,4 @@ class _Checkpoint:
         tmp = self.path.with_name(self.path.name + ".tmp")
         torch.save(state, tmp)
         os.replace(tmp, self.path)
+        self._last_save = time.perf_counter()

@@ -176,3 +176,79 @@ def test_check_interval_bounds_and_message(closed, inside, outside):
             check_interval(v, "rate", 0, 1, closed=closed)
     with pytest.raises(ValueError, match="closed"):
         check_interval(0.5, "rate", 0, 1, closed="open")
+
+
+@pytest.mark.parametrize("seconds, expected", [(1e9, [10, 20, 25]), (0.0, list(range(1, 26)))])
+def test_slow_loops_also_save_by_wall_time(small_series, tmp_path, monkeypatch, seconds,
+                                           expected):
+    # every `checkpoint_every` iterations, and whenever CHECKPOINT_SECONDS have passed, so a
+    # loop of slow iterations killed between two counted saves loses little; never twice
+    import skdd.base
+
+    monkeypatch.setattr(skdd.base, "CHECKPOINT_SECONDS", seconds)
+    saved, original = [], skdd.base._Checkpoint.save
+
+    def record(self, state):
+        saved.append(int(state["iteration"]))
+        original(self, state)
+
+    monkeypatch.setattr(skdd.base._Checkpoint, "save", record)
+    path = tmp_path / "loop.ckpt"
+    est = WindowMomentDistiller(random_state=1, max_iter=25, checkpoint_path=path,
+                                checkpoint_every=10).fit(small_series)
+    assert saved == expected
+    plain = WindowMomentDistiller(random_state=1, max_iter=25).fit(small_series)
+    np.testing.assert_array_equal(est.X_syn_, plain.X_syn_)
+
+
+_TERMINATED_SCRIPT = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    sys.path.insert(0, {tests!r})
+    import numpy as np
+    from _toy import WindowMomentDistiller
+    from skdd.benchmarks.__main__ import interrupt_on_sigterm
+
+    class Slow(WindowMomentDistiller):
+        def _optimize(self, synthetic, loss_fn, **kw):
+            def slow(it):
+                if it == 20:
+                    Path({marker!r}).touch()
+                time.sleep(0.02)
+                return loss_fn(it)
+            return super()._optimize(synthetic, slow, **kw)
+
+    Slow.__name__ = "WindowMomentDistiller"  # same fingerprint as the resuming estimator
+
+    interrupt_on_sigterm()
+    series = np.load({data!r})
+    Slow(random_state=1, max_iter=2000, checkpoint_path={ckpt!r},
+         checkpoint_every=10 ** 6).fit(series)
+""")
+
+
+def test_sigterm_saves_the_loop_like_ctrl_c(small_series, tmp_path):
+    # the command line turns SIGTERM (kill, a scheduler's stop) into KeyboardInterrupt, so
+    # the loop saves where it is, not only at its last counted checkpoint
+    data, ckpt, marker = tmp_path / "series.npy", tmp_path / "term.ckpt", tmp_path / "started"
+    np.save(data, small_series)
+    script = _TERMINATED_SCRIPT.format(tests=str(Path(__file__).parent), data=str(data),
+                                       ckpt=str(ckpt), marker=str(marker))
+    proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 120
+        while not marker.exists() and time.time() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), "the child never reached iteration 20"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0 and b"KeyboardInterrupt" in err
+    done = torch.load(ckpt, weights_only=True)["iteration"]
+    assert 20 <= done < 2000
+    resumed = WindowMomentDistiller(random_state=1, max_iter=2000, checkpoint_path=ckpt,
+                                    checkpoint_every=10 ** 6).fit(small_series)
+    plain = WindowMomentDistiller(random_state=1, max_iter=2000).fit(small_series)
+    np.testing.assert_array_equal(resumed.X_syn_, plain.X_syn_)

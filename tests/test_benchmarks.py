@@ -272,13 +272,14 @@ def test_cache_dir_resumes_an_interrupted_run_and_reuses_finished_ones(tmp_path)
 def test_cache_dir_resumes_an_interrupted_full_data_training(tmp_path, monkeypatch):
     import torch
 
+    import skdd.base
     import skdd.classification._protocol as protocol
     from skdd.benchmarks._classify import run_classify_benchmark
 
     kw = dict(seeds=[0], eval_model_kwargs={"width": 8, "depth": 2},
               recipe={"epochs": 3, "batch_size": 512}, log=None)
     plain = run_classify_benchmark("digits", "full", **kw)
-    monkeypatch.setattr(protocol, "CHECKPOINT_SECONDS", 0.0)
+    monkeypatch.setattr(skdd.base, "CHECKPOINT_SECONDS", 0.0)
     calls, original = [], protocol.F.cross_entropy
 
     def interrupting(*args, **kwargs):  # the first batch of the second epoch

@@ -209,12 +209,13 @@ def test_every_filter_and_ablation_fits(small_digits, cache, kw):
 
 
 def test_a_teacher_interrupted_mid_training_resumes(small_digits, tmp_path, monkeypatch):
+    import skdd.base
     import skdd.classification._protocol as protocol
 
     X, y = small_digits
     kw = dict(ipc=2, random_state=0, **dict(TINY, teacher_epochs=4))
     plain = CFMDistiller(**kw).fit(X, y)
-    monkeypatch.setattr(protocol, "CHECKPOINT_SECONDS", 0.0)
+    monkeypatch.setattr(skdd.base, "CHECKPOINT_SECONDS", 0.0)
     epochs, original = [], protocol.F.cross_entropy
 
     def interrupting(*args, **kwargs):  # fails in the teacher's third epoch

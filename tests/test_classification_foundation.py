@@ -286,6 +286,7 @@ def test_fit_classifier_is_deterministic(digits):
 
 @pytest.mark.parametrize("stop_at_batch", [5, 13])  # before / after the lr decay (epoch 3)
 def test_interrupted_training_resumes_exactly(digits, tmp_path, monkeypatch, stop_at_batch):
+    import skdd.base
     import skdd.classification._protocol as protocol
 
     X, y = digits[0][:64], digits[2][:64]
@@ -293,7 +294,7 @@ def test_interrupted_training_resumes_exactly(digits, tmp_path, monkeypatch, sto
     kw = dict(n_classes=10, recipe=recipe, model_kwargs=_SMALL, random_state=3)
     reference, ref_hist = fit_classifier(X, y, **kw)
     path = tmp_path / "train.pt"
-    monkeypatch.setattr(protocol, "CHECKPOINT_SECONDS", 0.0)  # save after every epoch
+    monkeypatch.setattr(skdd.base, "CHECKPOINT_SECONDS", 0.0)  # save after every epoch
     calls, original = [], protocol.F.cross_entropy
 
     def interrupting(*args, **kwargs):

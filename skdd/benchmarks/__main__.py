@@ -201,5 +201,32 @@ def _classify_main(args):
     return 0
 
 
+def interrupt_on_sigterm():
+    """Make SIGTERM raise :class:`KeyboardInterrupt` in the main thread.
+
+    ``kill`` and batch schedulers stop a job with SIGTERM, which would end Python at once;
+    as a KeyboardInterrupt it lets each distillation loop save its checkpoint first, as on
+    Ctrl-C, so the same command with ``--cache-dir`` resumes with no work lost. Called by
+    the command line only: a library import installs no signal handler.
+    """
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def run_cli(argv=None):
+    """Run :func:`main` as the command line does; exit status 130 when interrupted."""
+    interrupt_on_sigterm()
+    try:
+        return main(argv)
+    except KeyboardInterrupt as exc:
+        print(f"interrupted ({exc or 'Ctrl-C'}); the loops saved their checkpoints: run the "
+              "same command with the same --cache-dir to continue", file=sys.stderr)
+        return 130
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli())

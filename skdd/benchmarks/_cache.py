@@ -3,8 +3,10 @@ and ``fidelity``.
 
 A CPU run of MNIST or of HDT at M = 1536 takes tens of minutes per seed. With a cache
 folder, each distillation writes its loop's checkpoint there (every ``checkpoint_every``
-updates and on Ctrl-C), so a killed or interrupted run resumes where it stopped when the
-same command is run again, and a finished distillation is not redone. Distillers that
+updates, at least every :data:`skdd.base.CHECKPOINT_SECONDS`, and on Ctrl-C or SIGTERM,
+which the command line turns into an interrupt), so a killed or interrupted run resumes
+where it stopped when the same command is run again, and a finished distillation is not
+redone. Distillers that
 train expert trajectories (``expert_cache``) or a teacher (``teacher_cache``) keep those
 in the same folder, shared by every run that asks for the same ones.
 

@@ -308,8 +308,8 @@ _COMMON_DOC = """
     verbose : int, default=0
         ``>= 1`` shows a progress bar with the loss.
     checkpoint_path : str or path, optional
-        Save the state every ``checkpoint_every`` updates (and on interruption) and resume
-        from it.
+        Save the state every ``checkpoint_every`` updates, at least every
+        :data:`skdd.base.CHECKPOINT_SECONDS` seconds, and on interruption; resume from it.
     checkpoint_every : int, default=100
     n_threads : int, optional
         Torch CPU threads (default: ``SKDD_NUM_THREADS`` or 1)."""

@@ -213,11 +213,6 @@ def _model_device(model):
         return torch.device("cpu")
 
 
-# ----------------------------------------------------------------------------------
-#: seconds between two checkpoints of :func:`train_classifier` (and at the last epoch)
-CHECKPOINT_SECONDS = 30.0
-
-
 def _training_fingerprint(model, X, y, recipe, teacher=None):
     """Identify a training run: the recipe, the data, the model's parameter layout and
     the teacher's weights."""
@@ -265,7 +260,7 @@ def train_classifier(model, X, y, recipe, device="cpu", *, teacher=None, on_epoc
         A resumed run calls it only for the epochs it runs.
     checkpoint_path : str or path-like, optional
         Save the training state there (model, optimizer, RNG state, history; atomically)
-        after an epoch when :data:`CHECKPOINT_SECONDS` have passed since the last save,
+        after an epoch when :data:`skdd.base.CHECKPOINT_SECONDS` have passed since the last save,
         and after the last epoch. If the file exists, training resumes from it and ends
         exactly as an uninterrupted run would; a checkpoint of another run (different
         recipe, data or model) is refused. A finished checkpoint is reused without
@@ -313,7 +308,7 @@ def train_classifier(model, X, y, recipe, device="cpu", *, teacher=None, on_epoc
     if checkpoint_path is not None:
         from ..base import _Checkpoint, _get_rng_state, _set_rng_state
 
-        checkpoint = _Checkpoint(os.fspath(checkpoint_path), 1,
+        checkpoint = _Checkpoint(os.fspath(checkpoint_path), None,
                                  _training_fingerprint(model, X, y, recipe, teacher))
     first_epoch = 0
     if checkpoint is not None and checkpoint.exists():
@@ -328,7 +323,6 @@ def train_classifier(model, X, y, recipe, device="cpu", *, teacher=None, on_epoc
         _set_rng_state(state["rng"])
     elif on_epoch_end is not None:
         on_epoch_end(0, model)
-    last_save = time.perf_counter()
     for epoch in range(first_epoch, recipe.epochs):
         if epoch == recipe.decay_epoch:
             opt = make_optimizer(recipe.lr * recipe.lr_decay_factor)
@@ -367,13 +361,11 @@ def train_classifier(model, X, y, recipe, device="cpu", *, teacher=None, on_epoc
         history["epochs"] = epoch + 1
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, model)
-        if checkpoint is not None and (epoch + 1 == recipe.epochs
-                                       or time.perf_counter() - last_save >= CHECKPOINT_SECONDS):
+        if checkpoint is not None and (epoch + 1 == recipe.epochs or checkpoint.due(epoch + 1)):
             checkpoint.save({"epoch": epoch + 1, "model": model.state_dict(),
                              "optimizer": opt.state_dict(), "rng": _get_rng_state(),
                              "train_loss": history["train_loss"],
                              "train_acc": history["train_acc"]})
-            last_save = time.perf_counter()
     model.eval()
     if teacher is not None:
         teacher.to(teacher_state[0]).train(teacher_state[1])

@@ -99,8 +99,9 @@ class HarmonicDistiller(BaseForecastDistiller):
     verbose : int, default=0
         ``>= 1`` shows a progress bar with the loss.
     checkpoint_path : str or path-like, default=None
-        Save the loop's state there every ``checkpoint_every`` iterations (and on
-        interrupt); a later fit with the same parameters and data resumes from it.
+        Save the loop's state there every ``checkpoint_every`` iterations, at least every
+        :data:`skdd.base.CHECKPOINT_SECONDS` seconds, and on interrupt; a later fit with
+        the same parameters and data resumes from it.
     checkpoint_every : int, default=100
     n_threads : int, default=None
         Torch CPU threads during fit (None: ``SKDD_NUM_THREADS`` or 1).

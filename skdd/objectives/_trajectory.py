@@ -204,7 +204,7 @@ class ExpertTrajectories(nn.Module):
         if n_experts < 1:
             raise ValueError("n_experts must be at least 1.")
         progress = None if progress_path is None else _Checkpoint(
-            os.fspath(progress_path), 1, f"experts:{n_experts}")
+            os.fspath(progress_path), None, f"experts:{n_experts}")
         runs, template = [], None
         if progress is not None and progress.exists():
             state = progress.load()
