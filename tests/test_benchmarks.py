@@ -309,3 +309,22 @@ def test_cache_dir_of_the_forecast_task_reuses_a_finished_distillation(splits, t
     assert first["resumed"] == [False] and second["resumed"] == [True]
     assert first["results"]["dlinear"]["mse"] == second["results"]["dlinear"]["mse"]
     (path,) = (tmp_path / "checkpoints").glob("forecast-seasonal-mtt-M120-48-24-test-seed0-*.pt")
+
+
+def test_command_line_turns_sigterm_into_an_interrupt_and_exits_130(monkeypatch, capsys):
+    import signal
+
+    import skdd.benchmarks.__main__ as cli
+
+    def interrupted(argv=None):
+        raise KeyboardInterrupt("stopped by signal 15")
+
+    previous = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(cli, "main", interrupted)
+    try:
+        assert cli.run_cli([]) == 130
+        with pytest.raises(KeyboardInterrupt):  # SIGTERM now interrupts like Ctrl-C
+            signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert "same --cache-dir to continue" in capsys.readouterr().err
