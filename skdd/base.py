@@ -304,7 +304,12 @@ class BaseDistiller(BaseEstimator):
 
     def _params_fingerprint(self):
         neutral = self._fingerprint_neutral
-        params = {k: repr(v) for k, v in sorted(self.get_params(deep=False).items())
+        # a parameter left at None ("choose from the data") is fingerprinted by the value
+        # the fit chose (``_fingerprint_resolved``, set in ``fit``), so a default that
+        # became data-dependent keeps the checkpoints written when it was that value
+        resolved = getattr(self, "_fingerprint_resolved", {})
+        params = {k: repr(resolved[k] if v is None and k in resolved else v)
+                  for k, v in sorted(self.get_params(deep=False).items())
                   if k not in self._run_only_params
                   and not (k in neutral and _equal(v, neutral[k]))}
         return json.dumps({"class": type(self).__name__, "params": params}, sort_keys=True)

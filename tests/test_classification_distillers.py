@@ -270,3 +270,28 @@ def test_shared_mask_is_the_same_for_every_class(small_digits):
     assert fred.X_syn_.shape == (4 * 8, 1, 8, 8)
     with pytest.raises(ValueError, match="mask"):
         FreDDistiller(mask="global", max_iter=1, **NET).fit(X, y)
+
+
+def test_default_net_depth_follows_the_sample_size_and_keeps_old_checkpoints(tmp_path):
+    from skdd.nn import convnet_depth
+
+    assert [convnet_depth(s) for s in [(8, 8), (28, 28), (16, 16), (24,), (15,)]] == \
+        [2, 3, 3, 3, 2]
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 6)
+    small, large = rng.normal(size=(12, 1, 8, 8)), rng.normal(size=(12, 1, 16, 16))
+    kw = dict(ipc=1, max_iter=3, batch_real=4, net_width=8, random_state=0)
+    assert DMDistiller(**kw).fit(small, y).net_depth_ == 2
+    assert DMDistiller(**kw, net_depth=3).fit(small, y).net_depth_ == 3
+    # a checkpoint written with net_depth=3 (the default before) is the same fit as the
+    # default on 16x16, which picks 3; on 8x8 the default picks 2, another fit
+    path = tmp_path / "dm.ckpt"
+    explicit = DMDistiller(**kw, net_depth=3, checkpoint_path=path).fit(large, y)
+    resumed = DMDistiller(**kw, checkpoint_path=path).fit(large, y)
+    np.testing.assert_array_equal(resumed.X_syn_, explicit.X_syn_)
+    assert resumed.net_depth_ == 3
+    DMDistiller(**kw, net_depth=3, checkpoint_path=tmp_path / "small.ckpt").fit(small, y)
+    with pytest.raises(ValueError, match="checkpoint of another fit"):
+        DMDistiller(**kw, checkpoint_path=tmp_path / "small.ckpt").fit(small, y)
+    with pytest.raises(ValueError, match="net_depth"):
+        DMDistiller(**kw, net_depth=0).fit(small, y)

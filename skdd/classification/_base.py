@@ -117,6 +117,20 @@ class BaseClassDistiller(BaseDistiller):
                                                        for c in self.classes_]}
 
     # -- helpers for optimising distillers ------------------------------------------
+    def _resolve_net_depth(self, X):
+        """``net_depth``, or for ``None`` the depth :func:`skdd.nn.convnet_depth` picks for
+        samples like ``X`` ``(n, C, *size)``. Sets ``net_depth_``; the checkpoint
+        fingerprint records the chosen depth (the value the default was before)."""
+        from ..nn import convnet_depth
+
+        if self.net_depth is None:
+            depth = convnet_depth(tuple(X.shape[2:]))
+        else:
+            depth = check_positive_int(self.net_depth, "net_depth")
+        self.net_depth_ = depth
+        self._fingerprint_resolved = {"net_depth": depth}
+        return depth
+
     @staticmethod
     def _standardize(X):
         """Per-channel standardisation of ``(n, C, ...)`` samples; constant channels keep

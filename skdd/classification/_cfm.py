@@ -129,7 +129,7 @@ class _RecoverDistiller(BaseClassDistiller):
     # -- parameters -------------------------------------------------------------------
     def _check_params(self):
         super()._check_params()
-        for name in ("max_iter", "stats_batch_size", "net_width", "net_depth"):
+        for name in ("max_iter", "stats_batch_size", "net_width"):
             check_positive_int(getattr(self, name), name)
         if self.teacher_epochs is not None:
             check_positive_int(self.teacher_epochs, "teacher_epochs")
@@ -155,7 +155,7 @@ class _RecoverDistiller(BaseClassDistiller):
     def _teacher_kwargs(self):
         if self.backbone != "convnet":
             return {}
-        return {"width": self.net_width, "depth": self.net_depth, "norm": self.net_norm}
+        return {"width": self.net_width, "depth": self.net_depth_, "norm": self.net_norm}
 
     def _teacher(self, real, y, n_classes, device):
         """Train the teacher (or load it from ``teacher_cache``); frozen, in eval mode."""
@@ -191,6 +191,7 @@ class _RecoverDistiller(BaseClassDistiller):
     # -- the fit ----------------------------------------------------------------------
     def _fit(self, data, device):
         self._check_params()
+        self._resolve_net_depth(data["X"])
         X, scaling = self._standardize(data["X"])
         real = torch.as_tensor(X, device=device)
         y = torch.as_tensor(data["y"], device=device)
@@ -275,7 +276,11 @@ _COMMON_DOC = """
     backbone : str, default="convnet"
         The teacher (:data:`skdd.nn.CLASSIFICATION_BACKBONES`; its convolutions are
         hooked).
-    net_width, net_depth : int, default=128, 3
+    net_width : int, default=128
+    net_depth : int, default=None
+        Depth of the teacher ConvNet; None picks it from the sample size
+        (:func:`skdd.nn.convnet_depth`: 3, or 2 on 8x8 digits). The depth used is
+        ``net_depth_``.
     net_norm : {"instance", "batch", "none"}, default="instance"
     device : str, default="auto"
     random_state : int, Generator or None, default=None
@@ -373,7 +378,7 @@ class CFMDistiller(_RecoverDistiller):
     def __init__(self, ipc=1, filter="cfm", beta=0.001, eta=0.1, use_signal=True, use_ce=True,
                  alpha=1.0, power=10, max_iter=500, lr=0.25, init="real", augment="none",
                  temperature=4.0, teacher_epochs=None, teacher_cache=None,
-                 stats_batch_size=256, backbone="convnet", net_width=128, net_depth=3,
+                 stats_batch_size=256, backbone="convnet", net_width=128, net_depth=None,
                  net_norm="instance", device="auto", random_state=None, verbose=0,
                  checkpoint_path=None, checkpoint_every=100, n_threads=None):
         _store(self, locals())
@@ -447,7 +452,7 @@ class SRe2LDistiller(_RecoverDistiller):
 
     def __init__(self, ipc=1, eta=1.0, max_iter=500, lr=0.25, init="real", augment="none",
                  temperature=4.0, teacher_epochs=None, teacher_cache=None,
-                 stats_batch_size=256, backbone="convnet", net_width=128, net_depth=3,
+                 stats_batch_size=256, backbone="convnet", net_width=128, net_depth=None,
                  net_norm="instance", device="auto", random_state=None, verbose=0,
                  checkpoint_path=None, checkpoint_every=100, n_threads=None):
         _store(self, locals())

