@@ -6,9 +6,9 @@ folder, each distillation writes its loop's checkpoint there (every ``checkpoint
 updates, at least every :data:`skdd.base.CHECKPOINT_SECONDS`, and on Ctrl-C or SIGTERM,
 which the command line turns into an interrupt), so a killed or interrupted run resumes
 where it stopped when the same command is run again, and a finished distillation is not
-redone. Distillers that
-train expert trajectories (``expert_cache``) or a teacher (``teacher_cache``) keep those
-in the same folder, shared by every run that asks for the same ones.
+redone. Distillers that train expert trajectories (``expert_cache``) or a teacher
+(``teacher_cache``) keep those in the same folder, shared by every run that asks for the
+same ones.
 
 The evaluation networks' trainings (``classify``: the full-data row is about 25 minutes
 per seed on MNIST here) keep their progress in ``DIR/checkpoints/<run>-eval-<key>.pt`` the
