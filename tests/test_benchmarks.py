@@ -163,6 +163,23 @@ def test_classify_task_writes_the_requested_json(tmp_path):
         run_classify_benchmark("digits", "kd", seeds=[0], log=None)
 
 
+def test_classify_cross_validation_scores_every_training_sample_once():
+    from skdd.benchmarks._classify import CV_FOLDS, load_classification_splits, \
+        run_classify_benchmark
+
+    X, _, y, _, _ = load_classification_splits("digits")
+    res = run_classify_benchmark("digits", "random", ipc=1, seeds=[0, 1], eval_split="cv",
+                                 recipe={"epochs": 2}, eval_model_kwargs={"width": 8}, log=None)
+    assert res["eval_split"] == "cv" and res["cv_folds"] == CV_FOLDS
+    assert sum(res["cv_held_out"]) == len(y) and len(res["cv_held_out"]) == CV_FOLDS
+    # pooled over folds: accuracy x n is the number of correctly scored training samples
+    for acc in res["results"]["convnet"]["acc"]:
+        assert 0 < acc < 1 and abs(acc * len(y) - round(acc * len(y))) < 1e-6
+    assert len(res["distill_seconds"]) == 2 and res["n_synthetic"] == [10, 10]
+    with pytest.raises(ValueError, match="'test', 'val' or 'cv'"):
+        run_classify_benchmark("digits", "random", eval_split="folds", log=None)
+
+
 def test_theorem1_task_records_both_quantities_along_the_run():
     from skdd.benchmarks._theorem1 import format_theorem1_table, run_theorem1_check
 

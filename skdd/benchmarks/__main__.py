@@ -81,8 +81,9 @@ def build_parser():
     c.add_argument("--eval-model", default="{}",
                    help="JSON ConvNet arguments of the evaluation network (width, depth, ...)")
     c.add_argument("--recipe", default="{}", help="JSON overrides of the evaluation recipe")
-    c.add_argument("--eval-split", choices=["test", "val"], default="test",
-                   help="'val' holds out 20%% of the training split; never tune on 'test'")
+    c.add_argument("--eval-split", choices=["test", "val", "cv"], default="test",
+                   help="'val' holds out 20%% of the training split, 'cv' pools 5 stratified "
+                        "folds of it; never tune on 'test'")
     c.add_argument("--data-home", default=None, help="folder holding mnist/*.gz")
     c.add_argument("--device", default="auto")
     c.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1)")

@@ -34,6 +34,41 @@ def _validation_split(X, y, seed=0, fraction=0.2):
     return train_test_split(X, y, test_size=fraction, stratify=y, random_state=seed)
 
 
+#: Folds of ``eval_split="cv"`` (stratified, shuffled with a fixed seed).
+CV_FOLDS = 5
+
+
+def _cross_validate(dataset, distiller, *, splits, data_home, log, cache_dir, **kwargs):
+    """``eval_split="cv"``: the protocol once per stratified fold of the training split,
+    each fold's network scored on its held-out part; per seed, the accuracy and loss are
+    pooled over all training samples (each scored once) and the seconds summed."""
+    from sklearn.model_selection import StratifiedKFold
+
+    X, _, y, _, data_name = splits if splits is not None else \
+        load_classification_splits(dataset, data_home)
+    folds = StratifiedKFold(CV_FOLDS, shuffle=True, random_state=0).split(np.zeros(len(y)), y)
+    runs, sizes = [], []
+    for f, (fit_idx, held_idx) in enumerate(folds):
+        runs.append(_run_protocol(
+            str(distiller).lower(), splits=(X[fit_idx], X[held_idx], y[fit_idx], y[held_idx],
+                                        data_name),
+            split_key=f"cv{f}of{CV_FOLDS}", log=log, cache_dir=cache_dir, **kwargs))
+        sizes.append(len(held_idx))
+    weights = np.asarray(sizes, dtype=float) / sum(sizes)
+    result = runs[0]
+    for key, scores in result["results"].items():
+        for field in ("acc", "loss"):
+            per_fold = np.array([run["results"][key][field] for run in runs])  # (folds, seeds)
+            scores[field] = [float(v) for v in weights @ per_fold]
+        scores["train_seconds"] = [float(v) for v in np.sum(
+            [run["results"][key]["train_seconds"] for run in runs], axis=0)]
+    result["distill_seconds"] = [float(v) for v in np.sum(
+        [run["distill_seconds"] for run in runs], axis=0)]
+    result["resumed"] = [any(r) for r in zip(*(run["resumed"] for run in runs))]
+    result.update(eval_split="cv", cv_folds=CV_FOLDS, cv_held_out=sizes)
+    return result
+
+
 def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(0, 1, 2),
                            params=None, data_home=None, device="cpu", eval_split="test",
                            eval_model_kwargs=None, recipe=None, n_threads=None, splits=None,
@@ -55,9 +90,13 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
         Each seed drives the distiller and the evaluation network's initialisation.
     params : dict, optional
         Extra distiller parameters.
-    eval_split : {"test", "val"}
+    eval_split : {"test", "val", "cv"}
         "val" holds out 20% of the training split (stratified, fixed seed 0), distils on
-        the rest and scores there: for choosing settings, never on the test split.
+        the rest and scores there: for choosing settings, never on the test split. "cv"
+        runs the protocol on each of :data:`CV_FOLDS` stratified folds of the training
+        split and pools the held-out scores, so every training sample is scored once
+        (the choice for tiny training splits, where a 20% hold-out is a handful of
+        samples).
     eval_model_kwargs : dict, optional
         ConvNet arguments of the evaluation network (default: width 128, depth 3; depth 2
         on 8x8 digits).
@@ -80,6 +119,36 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
         row included, keep their progress there too); ``resumed`` in the result says
         which seeds continued from a checkpoint.
     """
+    name = str(distiller).lower()
+    if name != "full" and name not in CLASSIFY_DISTILLERS:
+        raise ValueError(f"distiller={distiller!r} is unknown; choose one of "
+                         f"{sorted(CLASSIFY_DISTILLERS) + ['full']}.")
+    if eval_split not in ("test", "val", "cv"):
+        raise ValueError(f"eval_split={eval_split!r} must be 'test', 'val' or 'cv'.")
+    if objective is not None and name != "fred":
+        raise ValueError(f"objective={objective!r} applies to the 'fred' distiller only.")
+    if soft_labels and name == "full":
+        raise ValueError("soft_labels needs a distiller with a teacher (y_soft_), not 'full'.")
+    kwargs = dict(ipc=ipc, objective=objective, seeds=seeds, params=params, device=device,
+                  eval_model_kwargs=eval_model_kwargs, recipe=recipe, n_threads=n_threads,
+                  soft_labels=soft_labels)
+    if eval_split == "cv":
+        return _cross_validate(dataset, distiller, splits=splits, data_home=data_home, log=log,
+                               cache_dir=cache_dir, **kwargs)
+    if splits is None:
+        splits = load_classification_splits(dataset, data_home)
+    if eval_split == "val":
+        X_train, X_test, y_train, y_test, data_name = splits
+        splits = (*_validation_split(X_train, y_train), data_name)
+    return _run_protocol(name, splits=splits, split_key=eval_split, log=log,
+                         cache_dir=cache_dir, **kwargs)
+
+
+def _run_protocol(name, *, ipc, objective, seeds, params, device,
+                  eval_model_kwargs, recipe, n_threads, soft_labels, splits, split_key, log,
+                  cache_dir):
+    """The protocol on given ``(X_fit, X_score, y_fit, y_score, name)`` splits; ``split_key``
+    names the split in cache keys and in the result's ``eval_split``."""
     from dataclasses import replace
 
     from ..classification import (evaluate_classifier, fit_classifier, get_recipe,
@@ -87,21 +156,9 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
     from ..utils import resolve_device
     from ._cache import keep_work_in, training_checkpoint
 
-    name = str(distiller).lower()
-    if name != "full" and name not in CLASSIFY_DISTILLERS:
-        raise ValueError(f"distiller={distiller!r} is unknown; choose one of "
-                         f"{sorted(CLASSIFY_DISTILLERS) + ['full']}.")
-    if eval_split not in ("test", "val"):
-        raise ValueError(f"eval_split={eval_split!r} must be 'test' or 'val'.")
-    if objective is not None and name != "fred":
-        raise ValueError(f"objective={objective!r} applies to the 'fred' distiller only.")
-    if soft_labels and name == "full":
-        raise ValueError("soft_labels needs a distiller with a teacher (y_soft_), not 'full'.")
+    eval_split = split_key
     params = dict(params or {})
-    X_train, X_test, y_train, y_test, data_name = splits if splits is not None else \
-        load_classification_splits(dataset, data_home)
-    if eval_split == "val":
-        X_train, X_test, y_train, y_test = _validation_split(X_train, y_train)
+    X_train, X_test, y_train, y_test, data_name = splits
     n_classes = int(len(np.unique(y_train)))
     dev = resolve_device(device)
     model_kwargs = dict(_EVAL_MODEL_KWARGS.get(data_name.lower(), {}), **(eval_model_kwargs or {}))

@@ -26,6 +26,11 @@ def _split(res):
     return res.get("eval_split") or "test"
 
 
+def _split_words(split):
+    """How a table heading names a split."""
+    return "cross-validated (training-split folds)" if split == "cv" else split
+
+
 def _evaluation_name(res):
     """A classification result's dataset, marked when its evaluation trained with
     augmentation (a different protocol: such results get their own tables)."""
@@ -138,7 +143,7 @@ def classify_report(paths):
         ipcs = sorted({ipc for (_, ipc) in cells if ipc is not None})
         labels = sorted({lab for (lab, _) in cells},
                         key=lambda lab: (order.index(lab) if lab in order else len(order), lab))
-        out.append(f"**{dataset}**: ConvNet {split} accuracy % (mean ± std over seeds), distillation "
+        out.append(f"**{dataset}**: ConvNet {_split_words(split)} accuracy % (mean ± std over seeds), distillation "
                    "seconds per seed, synthetic samples\n")
         out.append("| method | " + " | ".join(f"ipc {i}" for i in ipcs) + " |")
         out.append("|---|" + "---|" * len(ipcs))
@@ -228,7 +233,7 @@ def cfm_report(paths):
             continue
         ipcs = sorted({ipc for (_, ipc) in cells if ipc is not None})
         labels = sorted({lab for (lab, _) in cells}, key=lambda lab: (rank(lab), lab))
-        out.append(f"**{dataset}**: ConvNet {split} accuracy % (mean ± std over seeds) with hard "
+        out.append(f"**{dataset}**: ConvNet {_split_words(split)} accuracy % (mean ± std over seeds) with hard "
                    "labels / with the teacher's soft labels (KD), intra-class cosine similarity "
                    "of the synthetic set, distillation seconds per seed\n")
         out.append("| method | " + " | ".join(f"ipc {i}: hard | KD | sim | s" for i in ipcs)
