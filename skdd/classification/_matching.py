@@ -34,6 +34,11 @@ _OBJECTIVES = ("dc", "dm", "tm")
 # the orthonormal DCT the same rates serve FreD's coefficients). DC and DM are those of
 # their papers' code (SGD, momentum 0.5); TM's was chosen on a validation split of digits.
 _DEFAULT_LR = {"dc": 0.1, "dm": 1.0, "tm": 100.0}
+# On series, DC's input gradient is 40-400 times larger relative to the sample than on
+# MNIST (docs/results/classify/diagnosis/dc_step_size.py), and 0.1 moves a sample by more
+# than half its norm in one step; this rate was chosen by 5-fold cross-validation on the
+# training splits of three UCR sets (docs/classification.md, session 10).
+_DEFAULT_LR_SERIES = {"dc": 0.003}
 _DEFAULT_MAX_ITER = {"dc": 200, "dm": 1000, "tm": 500}
 
 
@@ -120,6 +125,18 @@ class _MatchingDistiller(BaseClassDistiller):
         table = {"lr": _DEFAULT_LR, "max_iter": _DEFAULT_MAX_ITER}[name]
         return table[self._objective()]
 
+    def _resolve_lr(self, X):
+        """The learning rate for samples like ``X``: ``lr``, or the objective's default
+        (on series, ``_DEFAULT_LR_SERIES`` where it has one). Sets ``lr_``; a series
+        default is recorded in the checkpoint fingerprint (the image defaults keep the
+        fingerprint they always had)."""
+        lr = self._resolved("lr")
+        if self.lr is None and X.ndim == 3 and self._objective() in _DEFAULT_LR_SERIES:
+            lr = _DEFAULT_LR_SERIES[self._objective()]
+            self._fingerprint_resolved = dict(self._fingerprint_resolved, lr=lr)
+        self.lr_ = float(lr)
+        return self.lr_
+
     def _min_per_class(self):
         # The data-domain baselines start from ipc real samples of each class; FreD's
         # instances may outnumber a class (the initial samples are then reused), but its
@@ -157,7 +174,7 @@ class _MatchingDistiller(BaseClassDistiller):
         self.n_stored_ = int(synthetic.n_stored)
         build = {"dc": self._dc, "dm": self._dm, "tm": self._tm}[objective]
         module, loss_fn, state_modules = build(synthetic, real, y, n_classes, device)
-        lr = float(self._resolved("lr"))
+        lr = self._resolve_lr(data["X"])
         self.loss_curve_ = self._optimize(
             module, loss_fn, data_fingerprint=data_fingerprint(data["X"], data["y"]), lr=lr,
             max_iter=int(self._resolved("max_iter")), state_modules=state_modules,
@@ -292,8 +309,9 @@ _COMMON_DOC = """
         papers run 1000 DC iterations of ``outer_loop`` updates each, 20000 for DM, 5000
         for TM).
     lr : float, optional
-        Learning rate of the synthetic data (default: DC 0.1, DM 1.0, TM 100), for data
-        standardised per channel.
+        Learning rate of the synthetic data, for data standardised per channel (default:
+        DC 0.1 on images and 0.003 on series, DM 1.0, TM 100; the rate
+        used is ``lr_``).
     optimizer : {"sgd", "adam"}, default="sgd"
         SGD with momentum 0.5, as the papers.
     batch_real : int, default=256
@@ -363,6 +381,8 @@ _ATTRS_DOC = """
         Floats stored by the parametrization (FreD: coefficients; others: pixels).
     loss_curve_ : ndarray of shape (n_iter_,)
     n_iter_ : int
+    lr_ : float
+        The learning rate of the synthetic data used.
     syn_lr_ : float
         (TM) The learned synthetic step size.
     expert_buffer_bytes_ : int
