@@ -180,6 +180,25 @@ def test_classify_cross_validation_scores_every_training_sample_once():
         run_classify_benchmark("digits", "random", eval_split="folds", log=None)
 
 
+def test_classify_report_names_a_fred_row_with_its_k(tmp_path):
+    import json
+
+    from skdd.benchmarks._classify import run_classify_benchmark
+    from skdd.benchmarks._report import classify_report
+
+    paths = []
+    for extra in ({}, {"n_coefficients": 0.5}):
+        res = run_classify_benchmark(
+            "digits", "fred", objective="dm", ipc=1, seeds=[0], recipe={"epochs": 1},
+            params={"max_iter": 1, "net_width": 8, **extra}, eval_model_kwargs={"width": 8},
+            log=None)
+        paths.append(tmp_path / f"fred{len(paths)}.json")
+        paths[-1].write_text(json.dumps(res))
+    rows = [line.split(" | ")[0] for line in classify_report(paths).splitlines()
+            if line.startswith("| FreD")]
+    assert rows == ["| FreD (DM)", "| FreD (DM), k = 0.5 D"]
+
+
 def test_theorem1_task_records_both_quantities_along_the_run():
     from skdd.benchmarks._theorem1 import format_theorem1_table, run_theorem1_check
 

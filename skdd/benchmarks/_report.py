@@ -130,6 +130,9 @@ def classify_report(paths):
             mask = (res.get("params") or {}).get("mask", FreDDistiller().mask)
             if mask == "class":
                 label += ", per-class masks"
+            k = (res.get("params") or {}).get("n_coefficients")
+            if k is not None:
+                label += f", k = {k} D" if isinstance(k, float) else f", k = {k}"
         elif res["distiller"] != "full":
             label = res["distiller"].upper() if res["distiller"] != "random" else "Random"
         else:
@@ -141,8 +144,9 @@ def classify_report(paths):
     out = []
     for (dataset, split), cells in sorted(runs.items(), key=_test_first):
         ipcs = sorted({ipc for (_, ipc) in cells if ipc is not None})
-        labels = sorted({lab for (lab, _) in cells},
-                        key=lambda lab: (order.index(lab) if lab in order else len(order), lab))
+        labels = sorted({lab for (lab, _) in cells}, key=lambda lab: (
+            order.index(lab.split(", k =")[0]) if lab.split(", k =")[0] in order
+            else len(order), lab))
         out.append(f"**{dataset}**: ConvNet {_split_words(split)} accuracy % (mean ± std over seeds), distillation "
                    "seconds per seed, synthetic samples\n")
         out.append("| method | " + " | ".join(f"ipc {i}" for i in ipcs) + " |")

@@ -569,7 +569,10 @@ class FreDDistiller(_MatchingDistiller):
     objective : {{"dc", "dm", "tm"}}, default="dm"
     n_coefficients : int or float, optional
         ``k``, kept coefficients per channel: an int, or a fraction in (0, 1] of ``D``
-        (default ``D // 4``: 4 instances per budget sample).
+        (default ``D // 4``: 4 instances per budget sample). On short series at larger
+        budgets fewer, sharper instances can do better (``D // 2`` on ItalyPowerDemand at
+        ipc 5); choose ``k`` on the training data, e.g. with the benchmark's
+        ``--eval-split cv`` (docs/benchmarks.md).
     mask : {{"shared", "class"}}, default="shared"
         One explained-variance mask shared by all classes, or FreD's per-class masks
         (see :meth:`skdd.parametrization.DCTDomain.from_data`: per-class masks let a
