@@ -34,7 +34,7 @@ _OBJECTIVES = ("dc", "dm", "tm")
 # the orthonormal DCT the same rates serve FreD's coefficients). DC and DM are those of
 # their papers' code (SGD, momentum 0.5); TM's was chosen on a validation split of digits.
 _DEFAULT_LR = {"dc": 0.1, "dm": 1.0, "tm": 100.0}
-# On series, DC's input gradient is 40-400 times larger relative to the sample than on
+# On series, DC's input gradient is 40-370 times larger relative to the sample than on
 # MNIST (docs/results/classify/diagnosis/dc_step_size.py), and 0.1 moves a sample by more
 # than half its norm in one step; this rate was chosen by 5-fold cross-validation on the
 # training splits of three UCR sets (docs/classification.md, session 10).
