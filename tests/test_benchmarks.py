@@ -178,6 +178,10 @@ def test_classify_cross_validation_scores_every_training_sample_once():
     assert len(res["distill_seconds"]) == 2 and res["n_synthetic"] == [10, 10]
     with pytest.raises(ValueError, match="'test', 'val' or 'cv'"):
         run_classify_benchmark("digits", "random", eval_split="folds", log=None)
+    labels = (np.arange(12) < 3).astype(np.int64)          # a class of 3 samples
+    few = (X[:12], X[:12], labels, labels, "tiny")
+    with pytest.raises(ValueError, match="at least 5 training samples of every class"):
+        run_classify_benchmark("tiny", "random", splits=few, eval_split="cv", log=None)
 
 
 def test_classify_report_names_a_fred_row_with_its_k(tmp_path):

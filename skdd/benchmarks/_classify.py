@@ -46,6 +46,10 @@ def _cross_validate(dataset, distiller, *, splits, data_home, log, cache_dir, **
 
     X, _, y, _, data_name = splits if splits is not None else \
         load_classification_splits(dataset, data_home)
+    smallest = int(np.unique(y, return_counts=True)[1].min())
+    if smallest < CV_FOLDS:
+        raise ValueError(f"eval_split='cv' needs at least {CV_FOLDS} training samples of every "
+                         f"class (one per fold); the smallest class has {smallest}.")
     folds = StratifiedKFold(CV_FOLDS, shuffle=True, random_state=0).split(np.zeros(len(y)), y)
     runs, sizes = [], []
     for f, (fit_idx, held_idx) in enumerate(folds):
