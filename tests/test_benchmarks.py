@@ -250,6 +250,10 @@ def test_merge_joins_per_seed_runs_into_the_multi_seed_result(splits, tmp_path, 
         merge_seed_runs([parts[0], other])
     with pytest.raises(ValueError, match="unknown benchmark task"):
         merge_seed_runs([{"task": "x", "seeds": [0]}, {"task": "x", "seeds": [1]}])
+    # seeds run on different machines keep their machine, one entry per seed
+    moved = dict(parts[1], machine="elsewhere")
+    assert merge_seed_runs([parts[0], moved])["machine"] == [parts[0]["machine"], "elsewhere"]
+    assert merge_seed_runs(parts)["machine"] == parts[0]["machine"]
 
 
 def test_merge_unions_records_keyed_by_seed():

@@ -241,10 +241,31 @@ def test_bad_parameters_are_rejected_clearly(small_digits):
         FreDDistiller(n_coefficients=1.5, max_iter=1, **NET).fit(X, y)
     with pytest.raises(ValueError, match="expert_span"):
         MTTDistiller(expert_epochs=2, expert_span=3, **NET).fit(X, y)
+    with pytest.raises(ValueError, match="expert_batch_size"):
+        MTTDistiller(expert_batch_size=0, **NET).fit(X, y)
     with pytest.raises(ValueError, match="init"):
         DMDistiller(init="zeros", **NET).fit(X, y)
     with pytest.raises(ValueError, match="lr_net"):
         DCDistiller(lr_net=-1, **NET).fit(X, y)
+
+
+def test_expert_batch_size_gives_the_experts_at_least_the_students_steps(small_digits):
+    X, y = small_digits                      # 48 samples
+    kw = dict(ipc=1, max_iter=1, n_experts=1, expert_epochs=3, random_state=0, **NET)
+    # 20 student steps over a span of 2 epochs: at least 10 expert steps per epoch
+    tm = MTTDistiller(syn_steps=20, expert_span=2, **kw).fit(X, y)
+    assert tm.expert_batch_size_ == 48 // 10
+    assert -(-48 // tm.expert_batch_size_) >= 10
+    # few student steps on this set: MTT's 256, here the whole set in one batch
+    assert MTTDistiller(syn_steps=1, expert_span=1, **kw).fit(X, y).expert_batch_size_ == 48
+    tm = FreDDistiller(objective="tm", syn_steps=2, expert_span=1, n_coefficients=32, **kw)
+    assert tm.fit(X, y).expert_batch_size_ == 24
+    default = MTTDistiller(syn_steps=20, expert_span=2, **kw).fit(X, y)
+    explicit = MTTDistiller(syn_steps=20, expert_span=2, expert_batch_size=7, **kw).fit(X, y)
+    assert explicit.expert_batch_size_ == 7
+    assert not np.array_equal(explicit.X_syn_, default.X_syn_)   # other experts
+    # MNIST's 8000 images keep MTT's 256
+    assert MTTDistiller(syn_steps=20)._resolve_expert_batch_size(8000) == 256
 
 
 def test_dc_loops_table():

@@ -28,6 +28,10 @@ PER_SEED_FIELDS = {
     "fidelity": ("results", "tau", "tau_fids", "classifier_test_acc", "seconds", "resumed"),
     "theorem1": ("records",),
 }
+# Fields that describe where a run was made: equal across the runs, they stay one value;
+# otherwise (the seeds ran on different machines, e.g. in different sessions) the merged
+# field lists each seed's value.
+PER_SEED_WHEN_DIFFERENT = ("machine",)
 
 
 def _join(values, path):
@@ -59,7 +63,8 @@ def merge_seed_runs(runs):
     runs : sequence of dict
         Results written with ``--json`` by the ``forecast``, ``classify``, ``fidelity`` or
         ``theorem1`` task, all with the same task, dataset, distiller, parameters and
-        environment, for disjoint seeds.
+        versions, for disjoint seeds. Runs made on different machines keep each seed's
+        ``machine`` (a list, one entry per seed).
 
     Returns
     -------
@@ -83,7 +88,7 @@ def merge_seed_runs(runs):
     if task not in PER_SEED_FIELDS:
         raise ValueError(f"unknown benchmark task {task!r}; expected one of "
                          f"{sorted(PER_SEED_FIELDS)}.")
-    per_seed = set(PER_SEED_FIELDS[task]) | {"seeds"}
+    per_seed = set(PER_SEED_FIELDS[task]) | {"seeds"} | set(PER_SEED_WHEN_DIFFERENT)
     first = runs[0]
     for i, run in enumerate(runs[1:], start=1):
         for key in sorted((set(first) | set(run)) - per_seed):
@@ -101,6 +106,10 @@ def merge_seed_runs(runs):
     for key in PER_SEED_FIELDS[task]:
         if any(key in run for run in runs):
             merged[key] = _join([run.get(key) for run in runs], key)
+    for key in PER_SEED_WHEN_DIFFERENT:
+        values = [run.get(key) for run in runs]
+        if any(v != values[0] for v in values):
+            merged[key] = [v for run, v in zip(runs, values) for _ in run["seeds"]]
     return merged
 
 

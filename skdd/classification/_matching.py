@@ -40,6 +40,8 @@ _DEFAULT_LR = {"dc": 0.1, "dm": 1.0, "tm": 100.0}
 # training splits of three UCR sets (docs/classification.md, session 10).
 _DEFAULT_LR_SERIES = {"dc": 0.003}
 _DEFAULT_MAX_ITER = {"dc": 200, "dm": 1000, "tm": 500}
+# MTT's expert minibatch, made smaller on small training sets (``expert_batch_size``)
+_EXPERT_BATCH_SIZE = 256
 
 
 def dc_loops(ipc):
@@ -113,8 +115,9 @@ class _MatchingDistiller(BaseClassDistiller):
                 check_positive_int(getattr(self, name), name)
             for name in ("expert_lr", "lr_step"):
                 check_positive_float(getattr(self, name), name)
-            if self.batch_syn is not None:
-                check_positive_int(self.batch_syn, "batch_syn")
+            for name in ("batch_syn", "expert_batch_size"):
+                if getattr(self, name) is not None:
+                    check_positive_int(getattr(self, name), name)
             check_expert_schedule(self.expert_epochs, self.expert_span, self.max_start_epoch)
         return objective
 
@@ -261,9 +264,11 @@ class _MatchingDistiller(BaseClassDistiller):
         They are trained from their own seed derived from the fit's, so the result of a
         fit does not depend on whether the experts came from the cache.
         """
+        self.expert_batch_size_ = self._resolve_expert_batch_size(len(real))
         recipe = ClassificationRecipe(epochs=int(self.expert_epochs),
                                       lr=float(self.expert_lr), momentum=0.0,
-                                      weight_decay=0.0, lr_decay="none", batch_size=256)
+                                      weight_decay=0.0, lr_decay="none",
+                                      batch_size=self.expert_batch_size_)
         spec = (data_fingerprint(real.cpu().numpy(), y.cpu().numpy()), self.backbone,
                 self.net_width, self.net_depth_, self.net_norm, self.n_experts, recipe,
                 self.seed_)
@@ -282,6 +287,18 @@ class _MatchingDistiller(BaseClassDistiller):
 
         snapshots = disk_cache(self.expert_cache, "experts", spec, build, resumable=True)
         return ExpertTrajectories(template, snapshots.to(device))
+
+    def _resolve_expert_batch_size(self, n_real):
+        """``expert_batch_size``, or MTT's 256 capped so that an expert epoch has at
+        least ``ceil(syn_steps / expert_span)`` SGD steps (the size is recorded in the
+        checkpoint fingerprint)."""
+        if self.expert_batch_size is not None:
+            return int(self.expert_batch_size)
+        steps_per_epoch = -(-int(self.syn_steps) // int(self.expert_span))
+        size = min(_EXPERT_BATCH_SIZE, max(1, n_real // steps_per_epoch))
+        resolved = getattr(self, "_fingerprint_resolved", {})
+        self._fingerprint_resolved = dict(resolved, expert_batch_size=size)
+        return size
 
     def _n_coefficients(self, sample_shape):
         n_values = int(np.prod(sample_shape[1:]))
@@ -353,6 +370,13 @@ _TM_DOC = """
     expert_lr : float, default=0.01
         (TM) Experts' SGD learning rate (no momentum, as MTT); also the initial synthetic
         step size.
+    expert_batch_size : int, optional
+        (TM) Experts' minibatch size. By default MTT's 256, made smaller on small
+        training sets so that the experts take at least as many SGD steps over
+        ``expert_span`` epochs as the student takes per update (``syn_steps``): at most
+        ``n // ceil(syn_steps / expert_span)`` for ``n`` real samples. With 256 on a set
+        of 36 series an epoch is one step, and the student's 20 steps would chase 2.
+        The size used is the fitted ``expert_batch_size_``.
     syn_steps : int, default=20
         (TM) Student steps on synthetic minibatches per update.
     expert_span : int, default=2
@@ -387,6 +411,8 @@ _ATTRS_DOC = """
         (TM) The learned synthetic step size.
     expert_buffer_bytes_ : int
         (TM) Memory of the expert trajectories.
+    expert_batch_size_ : int
+        (TM) The experts' minibatch size used.
     device_ : str
 """
 
@@ -418,11 +444,12 @@ def _init_dc(self, lr_net, outer_loop, inner_loop):
     self.inner_loop = inner_loop
 
 
-def _init_tm(self, n_experts, expert_epochs, expert_lr, syn_steps, expert_span,
-             max_start_epoch, batch_syn, lr_step, expert_cache):
+def _init_tm(self, n_experts, expert_epochs, expert_lr, expert_batch_size, syn_steps,
+             expert_span, max_start_epoch, batch_syn, lr_step, expert_cache):
     self.n_experts = n_experts
     self.expert_epochs = expert_epochs
     self.expert_lr = expert_lr
+    self.expert_batch_size = expert_batch_size
     self.syn_steps = syn_steps
     self.expert_span = expert_span
     self.max_start_epoch = max_start_epoch
@@ -534,16 +561,17 @@ class MTTDistiller(_MatchingDistiller):
     """
 
     def __init__(self, ipc=1, max_iter=None, lr=None, optimizer="sgd", n_experts=5,
-                 expert_epochs=15, expert_lr=0.01, syn_steps=20, expert_span=2,
-                 max_start_epoch=None, batch_syn=None, lr_step=1e-3, expert_cache=None,
+                 expert_epochs=15, expert_lr=0.01, expert_batch_size=None, syn_steps=20,
+                 expert_span=2, max_start_epoch=None, batch_syn=None, lr_step=1e-3,
+                 expert_cache=None,
                  init="real", backbone="convnet", net_width=128, net_depth=None,
                  net_norm="instance", batch_real=256, device="auto", random_state=None,
                  verbose=0, checkpoint_path=None, checkpoint_every=100, n_threads=None):
         _init_common(self, ipc, max_iter, lr, optimizer, batch_real, init, backbone,
                      net_width, net_depth, net_norm, device, random_state, verbose,
                      checkpoint_path, checkpoint_every, n_threads)
-        _init_tm(self, n_experts, expert_epochs, expert_lr, syn_steps, expert_span,
-                 max_start_epoch, batch_syn, lr_step, expert_cache)
+        _init_tm(self, n_experts, expert_epochs, expert_lr, expert_batch_size, syn_steps,
+                 expert_span, max_start_epoch, batch_syn, lr_step, expert_cache)
 
     def _objective(self):
         return "tm"
@@ -602,7 +630,8 @@ class FreDDistiller(_MatchingDistiller):
                  lr=None,
                  optimizer="sgd", batch_real=256, lr_net=0.01, outer_loop=None,
                  inner_loop=None, n_experts=5, expert_epochs=15, expert_lr=0.01,
-                 syn_steps=20, expert_span=2, max_start_epoch=None, batch_syn=None,
+                 expert_batch_size=None, syn_steps=20, expert_span=2, max_start_epoch=None,
+                 batch_syn=None,
                  lr_step=1e-3, expert_cache=None, init="real", backbone="convnet",
                  net_width=128, net_depth=None, net_norm="instance", device="auto",
                  random_state=None, verbose=0, checkpoint_path=None, checkpoint_every=100,
@@ -614,8 +643,8 @@ class FreDDistiller(_MatchingDistiller):
         self.n_coefficients = n_coefficients
         self.mask = mask
         _init_dc(self, lr_net, outer_loop, inner_loop)
-        _init_tm(self, n_experts, expert_epochs, expert_lr, syn_steps, expert_span,
-                 max_start_epoch, batch_syn, lr_step, expert_cache)
+        _init_tm(self, n_experts, expert_epochs, expert_lr, expert_batch_size, syn_steps,
+                 expert_span, max_start_epoch, batch_syn, lr_step, expert_cache)
 
     def _fit(self, data, device):
         super()._fit(data, device)

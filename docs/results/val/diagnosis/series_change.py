@@ -11,7 +11,7 @@ and the mean per-channel std of the series.
 
     SKDD_DATA_HOME=shared/data SKDD_CACHE_DIR=cache python docs/results/val/diagnosis/series_change.py ETTh1
 """
-import os, sys, numpy as np, torch
+import os, sys, numpy as np
 from skdd.forecasting import load_forecasting_splits
 from skdd.benchmarks._registry import FORECAST_DISTILLERS
 from skdd.benchmarks._cache import keep_work_in
