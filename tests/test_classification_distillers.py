@@ -318,29 +318,33 @@ def test_default_net_depth_follows_the_sample_size_and_keeps_old_checkpoints(tmp
         DMDistiller(**kw, net_depth=0).fit(small, y)
 
 
-def test_dc_on_series_defaults_to_the_series_learning_rate_and_keeps_image_checkpoints(tmp_path):
+@pytest.mark.parametrize("objective", ["dc", "tm"])
+def test_series_default_learning_rate_and_image_checkpoints(objective, tmp_path):
     from skdd.classification._matching import _DEFAULT_LR, _DEFAULT_LR_SERIES
 
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1], 6)
     series, images = rng.normal(size=(12, 1, 24)), rng.normal(size=(12, 1, 8, 8))
-    kw = dict(ipc=1, max_iter=2, batch_real=4, net_width=8, random_state=0)
-    series_lr = _DEFAULT_LR_SERIES["dc"]
-    assert series_lr < _DEFAULT_LR["dc"]
-    assert DCDistiller(**kw).fit(series, y).lr_ == series_lr
-    assert FreDDistiller(objective="dc", **kw).fit(series, y).lr_ == series_lr
-    assert DCDistiller(**kw).fit(images, y).lr_ == _DEFAULT_LR["dc"]
-    assert DCDistiller(**kw, lr=0.5).fit(series, y).lr_ == 0.5
-    assert DMDistiller(**kw).fit(series, y).lr_ == _DEFAULT_LR["dm"]
+    kw = dict(ipc=1, max_iter=2, net_width=8, random_state=0)
+    base = DCDistiller if objective == "dc" else MTTDistiller
+    kw.update(dict(batch_real=4) if objective == "dc" else TM)
+    series_lr = _DEFAULT_LR_SERIES[objective]
+    assert series_lr < _DEFAULT_LR[objective]
+    assert base(**kw).fit(series, y).lr_ == series_lr
+    assert FreDDistiller(objective=objective, **kw).fit(series, y).lr_ == series_lr
+    assert base(**kw).fit(images, y).lr_ == _DEFAULT_LR[objective]
+    assert base(**kw, lr=0.5).fit(series, y).lr_ == 0.5
+    dm = DMDistiller(ipc=1, max_iter=2, batch_real=4, net_width=8)
+    assert dm.fit(series, y).lr_ == _DEFAULT_LR["dm"]
     # the series default is the same fit as that rate given explicitly, and another fit
     # than the image rate given explicitly (a checkpoint of one is refused by the other)
-    explicit = DCDistiller(**kw, lr=series_lr, checkpoint_path=tmp_path / "a.ckpt").fit(series, y)
-    resumed = DCDistiller(**kw, checkpoint_path=tmp_path / "a.ckpt").fit(series, y)
+    explicit = base(**kw, lr=series_lr, checkpoint_path=tmp_path / "a.ckpt").fit(series, y)
+    resumed = base(**kw, checkpoint_path=tmp_path / "a.ckpt").fit(series, y)
     np.testing.assert_array_equal(resumed.X_syn_, explicit.X_syn_)
-    DCDistiller(**kw, lr=_DEFAULT_LR["dc"], checkpoint_path=tmp_path / "b.ckpt").fit(series, y)
+    base(**kw, lr=_DEFAULT_LR[objective], checkpoint_path=tmp_path / "b.ckpt").fit(series, y)
     with pytest.raises(ValueError, match="checkpoint of another fit"):
-        DCDistiller(**kw, checkpoint_path=tmp_path / "b.ckpt").fit(series, y)
+        base(**kw, checkpoint_path=tmp_path / "b.ckpt").fit(series, y)
     # on images the default's fingerprint is what it was before the series default
-    DCDistiller(**kw, checkpoint_path=tmp_path / "c.ckpt").fit(images, y)
-    fitted = DCDistiller(**kw, checkpoint_path=tmp_path / "c.ckpt").fit(images, y)
+    base(**kw, checkpoint_path=tmp_path / "c.ckpt").fit(images, y)
+    fitted = base(**kw, checkpoint_path=tmp_path / "c.ckpt").fit(images, y)
     assert '"lr": "None"' in fitted._params_fingerprint()

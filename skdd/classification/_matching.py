@@ -37,8 +37,11 @@ _DEFAULT_LR = {"dc": 0.1, "dm": 1.0, "tm": 100.0}
 # On series, DC's input gradient is 40-370 times larger relative to the sample than on
 # MNIST (docs/results/classify/diagnosis/dc_step_size.py), and 0.1 moves a sample by more
 # than half its norm in one step; this rate was chosen by 5-fold cross-validation on the
-# training splits of three UCR sets (docs/classification.md, session 10).
-_DEFAULT_LR_SERIES = {"dc": 0.003}
+# training splits of three UCR sets (docs/classification.md, session 10). TM's pixel rate
+# 100 takes series to 34-179 times the real standard deviation even with the experts of
+# session 11 (docs/results/classify/diagnosis/tm_step_size.py); 1 keeps them at 1.0-2.1
+# times (provisional: not yet cross-validated against other rates).
+_DEFAULT_LR_SERIES = {"dc": 0.003, "tm": 1.0}
 _DEFAULT_MAX_ITER = {"dc": 200, "dm": 1000, "tm": 500}
 # MTT's expert minibatch, made smaller on small training sets (``expert_batch_size``)
 _EXPERT_BATCH_SIZE = 256
@@ -327,8 +330,8 @@ _COMMON_DOC = """
         for TM).
     lr : float, optional
         Learning rate of the synthetic data, for data standardised per channel (default:
-        DC 0.1 on images and 0.003 on series, DM 1.0, TM 100; the rate
-        used is ``lr_``).
+        DC 0.1 on images and 0.003 on series, DM 1.0, TM 100 on images and 1 on
+        series; the rate used is ``lr_``).
     optimizer : {"sgd", "adam"}, default="sgd"
         SGD with momentum 0.5, as the papers.
     batch_real : int, default=256
