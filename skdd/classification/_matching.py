@@ -38,7 +38,7 @@ _DEFAULT_LR = {"dc": 0.1, "dm": 1.0, "tm": 100.0}
 # MNIST (docs/results/classify/diagnosis/dc_step_size.py), and 0.1 moves a sample by more
 # than half its norm in one step; this rate was chosen by 5-fold cross-validation on the
 # training splits of three UCR sets (docs/classification.md, session 10). TM's pixel rate
-# 100 takes series to 34-179 times the real standard deviation even with the experts of
+# 100 takes series to 3.5-179 times the real standard deviation even with the experts of
 # session 11 (docs/results/classify/diagnosis/tm_step_size.py); 1 keeps them at 1.0-2.1
 # times (provisional: not yet cross-validated against other rates).
 _DEFAULT_LR_SERIES = {"dc": 0.003, "tm": 1.0}
