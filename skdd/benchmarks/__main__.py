@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 
@@ -219,8 +220,16 @@ def interrupt_on_sigterm():
 
 
 def run_cli(argv=None):
-    """Run :func:`main` as the command line does; exit status 130 when interrupted."""
+    """Run :func:`main` as the command line does; exit status 130 when interrupted.
+
+    The process's allocator keeps freed memory for reuse (:func:`skdd.utils.tune_cpu_allocator`,
+    about a third less CPU time on MNIST's ConvNet steps) unless ``SKDD_TUNE_ALLOCATOR=0``.
+    """
     interrupt_on_sigterm()
+    if os.environ.get("SKDD_TUNE_ALLOCATOR", "1") != "0":
+        from skdd.utils import tune_cpu_allocator
+
+        tune_cpu_allocator()
     try:
         return main(argv)
     except KeyboardInterrupt as exc:
