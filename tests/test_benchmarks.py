@@ -254,6 +254,11 @@ def test_merge_joins_per_seed_runs_into_the_multi_seed_result(splits, tmp_path, 
     moved = dict(parts[1], machine="elsewhere")
     assert merge_seed_runs([parts[0], moved])["machine"] == [parts[0]["machine"], "elsewhere"]
     assert merge_seed_runs(parts)["machine"] == parts[0]["machine"]
+    # merging a merged file again keeps one machine per seed
+    two = merge_seed_runs([parts[0], moved])
+    third = dict(parts[0], seeds=[7], machine="elsewhere")
+    assert merge_seed_runs([two, third])["machine"] == [parts[0]["machine"], "elsewhere",
+                                                        "elsewhere"]
 
 
 def test_merge_unions_records_keyed_by_seed():
