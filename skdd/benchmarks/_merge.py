@@ -107,12 +107,12 @@ def merge_seed_runs(runs):
         if any(key in run for run in runs):
             merged[key] = _join([run.get(key) for run in runs], key)
     for key in PER_SEED_WHEN_DIFFERENT:
-        values = [v for run in runs for v in _each_seeds(run, key)]
+        values = [v for run in runs for v in _per_seed(run, key)]
         merged[key] = values if any(v != values[0] for v in values) else values[0]
     return merged
 
 
-def _each_seeds(run, key):
+def _per_seed(run, key):
     """``run[key]`` once per seed: a list with one entry per seed (an earlier merge of
     seeds from different machines) as it is, a single value repeated."""
     value, n_seeds = run.get(key), len(run["seeds"])

@@ -126,9 +126,9 @@ def tune_cpu_allocator(retain_bytes=2**30):
     """Make glibc keep freed memory for reuse, so large CPU tensors are not re-faulted.
 
     glibc's ``malloc`` serves large allocations (above a threshold that grows to at most
-    32 MB) with a fresh ``mmap`` and returns them to the kernel on ``free``. A ConvNet-128 step on 256 MNIST images
-    allocates activations of about 100 MB each, so every step asks the kernel for new,
-    zeroed pages: on the benchmark machine about a third of the CPU time went to the
+    32 MB) with a fresh ``mmap`` and returns them to the kernel on ``free``. A ConvNet-128
+    step on 256 MNIST images allocates activations of about 100 MB each, so every step
+    asks the kernel for new, zeroed pages: on the benchmark machine about a third of the CPU time went to the
     kernel (page faults), not to torch. This call serves large blocks from the heap
     (``M_MMAP_MAX = 0``) and keeps up to ``retain_bytes`` of freed heap memory instead of
     trimming it (``M_TRIM_THRESHOLD``), so later steps reuse the same pages. Results do
