@@ -191,7 +191,40 @@ def test_experts_finished_before_an_interrupt_are_not_trained_again(small_digits
     resumed = _make("tm", ipc=1, max_iter=3, expert_cache=tmp_path).fit(X, y)
     assert len(trained) == 1  # only the unfinished expert
     np.testing.assert_array_equal(resumed.X_syn_, plain.X_syn_)
-    assert not list(tmp_path.glob("*.partial.pt"))
+    assert not list(tmp_path.glob("*.partial*"))
+
+
+@pytest.mark.parametrize("stop_at_epoch", [2, 3])  # mid-expert; at its last epoch
+def test_an_expert_interrupted_mid_training_resumes_from_its_last_save(
+        small_digits, tmp_path, monkeypatch, stop_at_epoch):
+    import skdd.base
+
+    X, y = small_digits
+    plain = _make("tm", ipc=1, max_iter=3).fit(X, y)  # two experts of three epochs
+    monkeypatch.setattr(skdd.base, "CHECKPOINT_SECONDS", 0.0)  # save after every epoch
+    epochs, original = [], _matching.train_classifier
+
+    def interrupting(model, *args, on_epoch_end, **kwargs):
+        def record(epoch, m):  # the snapshot is kept, then the stop comes before the
+            on_epoch_end(epoch, m)  # training state of that epoch is saved
+            epochs.append(epoch)
+            if len(epochs) == 5 + stop_at_epoch:  # the second expert (4 calls per expert)
+                raise KeyboardInterrupt
+        return original(model, *args, on_epoch_end=record, **kwargs)
+
+    monkeypatch.setattr(_matching, "train_classifier", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        _make("tm", ipc=1, max_iter=3, expert_cache=tmp_path).fit(X, y)
+    (state,) = tmp_path.glob("experts-*.partial.expert1.pt")
+    (kept,) = tmp_path.glob("experts-*.partial.expert1-snapshots.pt")
+    assert torch.load(state, weights_only=True)["epoch"] == stop_at_epoch - 1
+    assert len(torch.load(kept, weights_only=True)["snapshots"]) == stop_at_epoch + 1
+    assert not list(tmp_path.glob("*.expert0*"))  # the finished expert's files are gone
+    epochs.clear()
+    resumed = _make("tm", ipc=1, max_iter=3, expert_cache=tmp_path).fit(X, y)
+    assert epochs == list(range(stop_at_epoch, 4))  # from the saved epoch on
+    np.testing.assert_array_equal(resumed.X_syn_, plain.X_syn_)
+    assert [f.name for f in tmp_path.iterdir()] == [next(tmp_path.glob("experts-*.pt")).name]
 
 
 def test_expert_cache_does_not_change_the_result(small_digits, tmp_path):

@@ -281,8 +281,9 @@ class _MatchingDistiller(BaseClassDistiller):
         def make_model():
             return self._make_net(real.shape[1:], n_classes, device)
 
-        def train(model, record):
-            train_classifier(model, real, y, recipe, device=device, on_epoch_end=record)
+        def train(model, record, checkpoint_path=None):  # resumable inside an expert
+            train_classifier(model, real, y, recipe, device=device, on_epoch_end=record,
+                             checkpoint_path=checkpoint_path)
 
         def build(partial):  # finished experts are kept in ``partial`` as they come
             with seeded((self.seed_ * 7919 + 17) % (2 ** 63), device):
@@ -395,7 +396,8 @@ _TM_DOC = """
     expert_cache : str or path, optional
         (TM) Folder where trained experts are stored and reused by later fits with the
         same data, network, expert settings and seed. Experts finished before an
-        interrupted fit are kept there and not trained again."""
+        interrupted fit are kept there and not trained again; the expert in training
+        continues from its last save (at most every ``skdd.base.CHECKPOINT_SECONDS``)."""
 
 _ATTRS_DOC = """
     Attributes

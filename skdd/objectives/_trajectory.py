@@ -9,7 +9,9 @@ the data they were taken on.
 """
 from __future__ import annotations
 
+import inspect
 import os
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -143,6 +145,30 @@ class TrajectoryMatching:
         return normalized_parameter_distance(student, target, start)
 
 
+def _takes_keyword(func, name):
+    """Whether ``func`` can be called with the keyword argument ``name``."""
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD
+                                 for p in params.values())
+
+
+def _expert_files(progress_path, index):
+    """Where :meth:`ExpertTrajectories.collect` keeps the unfinished expert ``index``:
+    its training state and its snapshots so far."""
+    progress_path = Path(progress_path)
+    stem = progress_path.stem
+    return (progress_path.with_name(f"{stem}.expert{index}.pt"),
+            progress_path.with_name(f"{stem}.expert{index}-snapshots.pt"))
+
+
+def _remove_files(*paths):
+    for path in paths:
+        Path(path).unlink(missing_ok=True)
+
+
 class ExpertTrajectories(nn.Module):
     """Flat snapshots of expert training runs, with the template model to unflatten them.
 
@@ -191,12 +217,21 @@ class ExpertTrajectories(nn.Module):
         train : callable
             ``train(model, record)`` trains ``model`` in place and calls
             ``record(epoch, model)`` before training (epoch 0) and after every epoch.
+            If it also takes a ``checkpoint_path`` keyword (as
+            :func:`skdd.classification.train_classifier` does) and ``progress_path`` is
+            set, it receives a path per expert where it keeps its own training state, so
+            an expert interrupted mid-training resumes from its last save instead of
+            starting over; a resumed ``train`` calls ``record`` only for the epochs it
+            runs (the earlier snapshots are kept beside the progress file).
         n_experts : int
         progress_path : str or path-like, optional
             After each expert, save the finished trajectories and torch's RNG state there;
             when the file exists, collection continues after its last finished expert and
             ends with the same snapshots as an uninterrupted run (the caller removes the
-            file once the result is stored, see :func:`skdd.utils.disk_cache`).
+            file once the result is stored, see :func:`skdd.utils.disk_cache`). The
+            unfinished expert's files (``<stem>.expert<i>.pt`` and
+            ``<stem>.expert<i>-snapshots.pt`` beside it) are removed once the expert is
+            finished, the last expert's with the progress file by the caller.
         """
         from ..base import _Checkpoint, _get_rng_state, _set_rng_state
 
@@ -212,21 +247,43 @@ class ExpertTrajectories(nn.Module):
             with torch.random.fork_rng(devices=[]):  # a layout template, drawing nothing
                 template = make_model()
             _set_rng_state(state["rng"])
-        for _ in range(len(runs), n_experts):
+        resume_inside = progress is not None and _takes_keyword(train, "checkpoint_path")
+        if resume_inside and runs:  # the last finished expert's files, if a stop left them
+            _remove_files(*_expert_files(progress.path, len(runs) - 1))
+        for index in range(len(runs), n_experts):
             model = make_model()
             template = model if template is None else template
-            snaps = []
+            snaps, kept = [], None
+            if resume_inside:
+                train_path, snaps_path = _expert_files(progress.path, index)
+                kept = _Checkpoint(snaps_path, None, f"expert-snapshots:{n_experts}:{index}")
+                if kept.exists() and train_path.exists():
+                    device = next(model.parameters()).device
+                    snaps.extend(kept.load()["snapshots"].to(device))
+                else:  # neither, or a training state without its snapshots: start over
+                    _remove_files(train_path, snaps_path)
 
-            def record(epoch, m, snaps=snaps):
+            def record(epoch, m, snaps=snaps, kept=kept):
+                if epoch > len(snaps):
+                    raise RuntimeError(f"record() got epoch {epoch} but only {len(snaps)} "
+                                       "snapshots precede it.")
+                del snaps[epoch:]  # a resumed training repeats epochs after its last save
                 snaps.append(torch.cat([p.detach().flatten()
                                         for p in parameters_of(m).values()]))
+                if kept is not None:  # before train() saves the state of this epoch
+                    kept.save({"snapshots": torch.stack(snaps).cpu()})
 
-            train(model, record)
+            if resume_inside:
+                train(model, record, checkpoint_path=train_path)
+            else:
+                train(model, record)
             if not snaps:
                 raise ValueError("train() recorded no snapshot; it must call record(epoch, model).")
             runs.append(torch.stack(snaps))
             if progress is not None and len(runs) < n_experts:
                 progress.save({"runs": torch.stack(runs).cpu(), "rng": _get_rng_state()})
+            if resume_inside and len(runs) < n_experts:
+                _remove_files(train_path, snaps_path)
         template.train()
         return cls(template, torch.stack([r.to(runs[-1].device) for r in runs]))
 

@@ -181,8 +181,9 @@ def disk_cache(folder, prefix, spec, build, *, map_location=None, resumable=Fals
 
     With ``resumable=True``, ``build(partial)`` receives a path where it may keep its
     progress (``folder/<prefix>-<digest>.partial.pt``, or None without a folder), so a
-    build killed half-way continues from there when called again; the file is removed
-    once the result is stored.
+    build killed half-way continues from there when called again; the file, and any
+    others the build kept beside it under names starting with ``<prefix>-<digest>.partial.``,
+    are removed once the result is stored.
 
     Examples
     --------
@@ -213,6 +214,7 @@ def disk_cache(folder, prefix, spec, build, *, map_location=None, resumable=Fals
     tmp = path.with_name(path.name + ".tmp")
     torch.save(value, tmp)
     os.replace(tmp, path)
-    if resumable and partial.exists():
-        partial.unlink()
+    if resumable:
+        for leftover in path.parent.glob(f"{prefix}-{digest}.partial.*"):
+            leftover.unlink(missing_ok=True)
     return value
