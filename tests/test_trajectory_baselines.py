@@ -63,3 +63,20 @@ def test_mtt_rejects_bad_parameters(params, match, series):
 def test_condtsf_rejects_bad_weight(series):
     with pytest.raises(ValueError, match="cond_weight"):
         CondTSFDistiller(cond_weight=1.5, **SMALL).fit(series)
+
+
+def test_expert_collection_rejects_a_train_that_records_wrongly():
+    from skdd.objectives import ExpertTrajectories as Trajectories
+
+    def silent(model, record):
+        pass
+
+    def skipping(model, record):
+        record(2, model)  # no snapshot of epochs 0 and 1 before it
+
+    with pytest.raises(ValueError, match="recorded no snapshot"):
+        Trajectories.collect(lambda: torch.nn.Linear(2, 1), silent, n_experts=1)
+    with pytest.raises(RuntimeError, match="epoch 2 but only 0 snapshots"):
+        Trajectories.collect(lambda: torch.nn.Linear(2, 1), skipping, n_experts=1)
+    with pytest.raises(ValueError, match="n_experts must be at least 1"):
+        Trajectories.collect(lambda: torch.nn.Linear(2, 1), silent, n_experts=0)
