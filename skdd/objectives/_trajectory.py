@@ -258,7 +258,7 @@ class ExpertTrajectories(nn.Module):
                 train_path, snaps_path = _expert_files(progress.path, index)
                 kept = _Checkpoint(snaps_path, None, f"expert-snapshots:{n_experts}:{index}")
                 if kept.exists() and train_path.exists():
-                    device = next(model.parameters()).device
+                    device = next((p.device for p in model.parameters()), "cpu")
                     snaps.extend(kept.load()["snapshots"].to(device))
                 else:  # neither, or a training state without its snapshots: start over
                     _remove_files(train_path, snaps_path)
