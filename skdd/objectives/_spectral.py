@@ -33,7 +33,9 @@ frequencies"), small ones the fine detail: ``λ`` and ``lowpass`` emphasise the 
 ``(1 − αλ)^p`` and ``(λ + β)^-1`` the latter, the more so the smaller ``β``. The
 ``(λ + β)^-1`` family is scaled by ``β`` (response 1 at ``λ = 0``) so the loss keeps its
 scale when ``β`` shrinks along the curriculum; the shape of the filter is unchanged.
-The matrices are never built through a differentiable eigendecomposition: rational
+Because ``lowpass`` is ``1 − frepo``, its filter loss equals ``frepo``'s at the same ``β``
+and only the signal loss differs; ``dc``'s ``λ`` term is the low-pass whose filter loss
+differs. The matrices are never built through a differentiable eigendecomposition: rational
 filters use a linear solve and polynomial ones matrix products; :meth:`SpectralFilter.response`
 gives the eigenvalue response for inspection and tests.
 
