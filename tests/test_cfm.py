@@ -414,5 +414,8 @@ def test_cfm_report_labels_name_the_filter_and_beta():
     assert label(use_ce=False, use_signal=False).startswith("CFM ablation: filter only")
     assert label(filter="frepo", beta=1e-4) == "fixed high-pass (λ+β)^-1, β = 0.0001"
     assert label(filter="lowpass") == f"low-pass λ(λ+β)^-1, β = {beta:g}"
+    assert label(filter="dc") == "low-pass DC filter {1, λ}"
+    assert label(filter="dm") == "DM filter 1 (signal loss only)"
+    assert label(filter="mtt", alpha=0.5, power=4) == "high-pass MTT filter (1 − αλ)^p, α = 0.5, p = 4"
     assert label(lr=1e-9, max_iter=1) == "Random + teacher soft labels"
     assert label("sre2l") == "SRe²L-style" and label("random") == "Random"

@@ -206,6 +206,14 @@ def _cfm_label(res):
         return f"fixed high-pass (λ+β)^-1, β = {beta:g}"
     if filt == "lowpass":
         return f"low-pass λ(λ+β)^-1, β = {beta:g}"
+    if filt == "dc":
+        return "low-pass DC filter {1, λ}"
+    if filt == "dm":
+        return "DM filter 1 (signal loss only)"
+    if filt == "mtt":
+        alpha = float(params.get("alpha", defaults["alpha"]))
+        power = int(params.get("power", defaults["power"]))
+        return f"high-pass MTT filter (1 − αλ)^p, α = {alpha:g}, p = {power}"
     return f"filter {filt}"
 
 
