@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +24,69 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .utils import check_positive_int, resolve_device, seeded, torch_threads
+from .utils import (channel_scaling, check_float32_range, check_folder, check_output_path,
+                    check_positive_int, check_verbose, resolve_device, resolve_n_threads,
+                    seeded, torch_threads)
 
-__all__ = ["BaseDistiller", "BaseForecastDistiller", "observe_optimization"]
+__all__ = ["BaseDistiller", "BaseForecastDistiller", "observe_optimization",
+           "DIVERGENCE_FACTOR", "check_run_params"]
 
 # Parameters that change how a fit is run or reported but not what it computes; they
 # are left out of a checkpoint's fingerprint so a resumed fit may change them.
-_RUN_ONLY_PARAMS = frozenset({"verbose", "checkpoint_path", "checkpoint_every", "n_threads"})
+# ``n_threads`` is not one of them: torch's CPU reductions split their sums by thread
+# count, so results differ in the last bits between thread counts; the fingerprint holds
+# the thread count a fit used (see ``BaseDistiller._params_fingerprint``).
+_RUN_ONLY_PARAMS = frozenset({"verbose", "checkpoint_path", "checkpoint_every"})
+
+#: A fit whose synthetic data ends up larger than this many times the largest magnitude
+#: of the real training data has diverged (a learning rate too high), even when every
+#: value is finite: it raises FloatingPointError like a NaN loss.
+DIVERGENCE_FACTOR = 1e4
+
+#: Parameters naming folders where intermediate results are cached.
+_CACHE_PARAMS = ("expert_cache", "teacher_cache")
+
+
+def check_run_params(est):
+    """Check the run settings every fit shares before any work starts.
+
+    ``verbose`` (:func:`skdd.utils.check_verbose`), ``device``
+    (:func:`skdd.utils.resolve_device`), that ``checkpoint_path`` can be written and that
+    the cache folders (``expert_cache``, ``teacher_cache``) are folders, so a bad path
+    fails at once, not at the first save after minutes of work. Returns the device.
+    """
+    check_verbose(getattr(est, "verbose", 0))
+    device = resolve_device(getattr(est, "device", "cpu"))
+    path = getattr(est, "checkpoint_path", None)
+    if path is not None:
+        check_output_path(path, "checkpoint_path")
+    for name in _CACHE_PARAMS:
+        folder = getattr(est, name, None)
+        if folder is not None:
+            check_folder(folder, name)
+    est._threads_used = (resolve_n_threads(getattr(est, "n_threads", None))
+                         if device.type == "cpu" else None)
+    return device
+
+
+def _or_join(items):
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def divergence_error(est, what, lr=None):
+    """FloatingPointError for a diverged fit of ``est``: ``what`` happened; the message
+    names the learning-rate parameters of ``est`` that can cause it, with their values
+    (``lr`` is the rate the loop used, for an ``lr`` parameter left at None)."""
+    names = est._learning_rate_params()
+    parts = []
+    for name in names:
+        value = getattr(est, name, None)
+        if name == "lr" and lr is not None:
+            value = lr
+        parts.append(f"`{name}` ({value:.4g})" if isinstance(value, (int, float))
+                     and not isinstance(value, bool) else f"`{name}` ({value!r})")
+    return FloatingPointError(f"{type(est).__name__}: {what}; the optimisation diverged: "
+                              f"lower {_or_join(parts)}.")
 
 
 def _equal(a, b):
@@ -86,7 +143,23 @@ class BaseDistiller(BaseEstimator):
     Common fitted attributes: ``loss_curve_`` (ndarray of per-iteration losses),
     ``n_iter_`` (iterations run), ``device_`` (the device used, as a string),
     ``seed_`` (the integer seed the fit used).
+
+    Common parameters are checked before any work starts: ``device`` is "auto" (or
+    None), "cpu", "cuda", "cuda:N" or a torch.device of those types (anything else raises
+    ValueError listing them); ``verbose`` is a bool or an int >= 0 (None, floats and
+    strings raise TypeError; 0 is silent); ``checkpoint_path`` must be writable and the
+    cache folders must be folders. ``n_threads`` may change results in the last bits
+    (torch's CPU reductions depend on the thread count), so a checkpoint records the
+    thread count it was written with and is not resumed under another one.
+
+    A fit whose loss becomes NaN or inf, whose learned parameters end non-finite, or
+    whose synthetic data ends beyond :data:`DIVERGENCE_FACTOR` times the largest
+    magnitude of the real data raises FloatingPointError naming the learning-rate
+    parameters that can cause it.
     """
+
+    #: the parameters that set a learning rate this estimator's fit can diverge with
+    _learning_rates = ("lr",)
 
     #: parameters left out of a checkpoint's fingerprint (they do not change the result)
     _run_only_params = _RUN_ONLY_PARAMS
@@ -106,13 +179,14 @@ class BaseDistiller(BaseEstimator):
     # -- public API -----------------------------------------------------------------
     def fit(self, X, y=None):
         """Learn the synthetic set from the training data ``X`` (and labels ``y``)."""
+        device = check_run_params(self)
         data = self._validate_fit_input(X, y)
-        device = resolve_device(getattr(self, "device", "cpu"))
         with torch_threads(getattr(self, "n_threads", None), device):
             with seeded(getattr(self, "random_state", None), device) as seed:
                 self.seed_ = seed
                 self._fit(data, device)
         self.device_ = str(device)
+        self._check_divergence(self._real_array(data))
         return self
 
     def fit_resample(self, X, y=None):
@@ -142,6 +216,33 @@ class BaseDistiller(BaseEstimator):
     def _distilled_arrays(self):
         """Arrays written by :meth:`save_distilled` (name -> ndarray)."""
         return {"X_syn": self.X_syn_}
+
+    def _real_array(self, data):
+        """The real training samples in ``data`` (what ``_validate_fit_input`` returned)
+        that ``X_syn_`` is compared with after the fit; None skips the comparison."""
+        return None
+
+    def _learning_rate_params(self):
+        """Names of the parameters whose learning rates can make this fit diverge."""
+        return tuple(self._learning_rates)
+
+    def _check_divergence(self, real):
+        """Raise FloatingPointError if ``X_syn_`` is non-finite or beyond
+        :data:`DIVERGENCE_FACTOR` times the real data's largest magnitude."""
+        X_syn = getattr(self, "X_syn_", None)
+        if real is None or X_syn is None:
+            return
+        X_syn = np.asarray(X_syn, dtype=np.float64)
+        if not np.isfinite(X_syn).all():
+            raise divergence_error(self, "the synthetic data became non-finite (NaN or inf) "
+                                   "by the end of the fit", getattr(self, "lr_", None))
+        peak_real = float(np.abs(real).max()) if np.size(real) else 0.0
+        peak = float(np.abs(X_syn).max()) if X_syn.size else 0.0
+        if peak_real > 0 and peak > DIVERGENCE_FACTOR * peak_real:
+            raise divergence_error(
+                self, f"the synthetic data reached max |X_syn| = {peak:.3g}, "
+                f"{peak / peak_real:.3g} times the real data's max |X| = {peak_real:.3g} "
+                f"(the limit is {DIVERGENCE_FACTOR:g} times)", getattr(self, "lr_", None))
 
     def _distilled_metadata(self):
         """JSON-serialisable metadata written by :meth:`save_distilled`."""
@@ -205,15 +306,21 @@ class BaseDistiller(BaseEstimator):
         start = 0
         if checkpoint is not None and checkpoint.exists():
             state = checkpoint.load()
-            synthetic.load_state_dict(state["synthetic"])
-            opt.load_state_dict(state["optimizer"])
-            if sched is not None:
-                sched.load_state_dict(state["scheduler"])
-            for module, sd in zip(state_modules, state["state_modules"]):
-                module.load_state_dict(sd)
-            _set_rng_state(state["rng"])
-            losses = list(state["loss_curve"])
-            start = int(state["iteration"])
+            try:
+                synthetic.load_state_dict(state["synthetic"])
+                opt.load_state_dict(state["optimizer"])
+                if sched is not None:
+                    sched.load_state_dict(state["scheduler"])
+                if len(state["state_modules"]) != len(state_modules):
+                    raise ValueError(f"{len(state['state_modules'])} state modules stored, "
+                                     f"{len(state_modules)} expected")
+                for module, sd in zip(state_modules, state["state_modules"]):
+                    module.load_state_dict(sd)
+                _set_rng_state(state["rng"])
+                losses = list(state["loss_curve"])
+                start = int(state["iteration"])
+            except (KeyError, IndexError, RuntimeError, TypeError, ValueError) as exc:
+                raise checkpoint.corrupted(f"{type(exc).__name__}: {exc}") from exc
 
         def module_states():
             return [{k: v.detach().clone() for k, v in m.state_dict().items()}
@@ -253,10 +360,9 @@ class BaseDistiller(BaseEstimator):
                 opt.zero_grad(set_to_none=True)
                 loss = loss_fn(iteration)
                 if not torch.isfinite(loss.detach()):
-                    raise FloatingPointError(
-                        f"{type(self).__name__}: the loss became {float(loss.detach())} at iteration "
-                        f"{iteration}; lower lr (now {lr})."
-                    )
+                    raise divergence_error(
+                        self, f"the loss became {float(loss.detach())} at iteration "
+                        f"{iteration + 1} of {max_iter}", lr)
                 loss.backward()
                 opt.step()
                 stepped = True
@@ -297,6 +403,13 @@ class BaseDistiller(BaseEstimator):
             if progress is not None:
                 progress.close()
         flush()
+        with torch.no_grad():  # the last update itself may have overflowed
+            bad = [name for name, p in synthetic.named_parameters()
+                   if not bool(torch.isfinite(p).all())]
+        if bad:
+            raise divergence_error(
+                self, f"the learned parameters {bad[:3]} became non-finite (NaN or inf) "
+                f"by iteration {iteration} of {max_iter}", lr)
         if checkpoint is not None and saved_at != iteration:
             checkpoint.save(snapshot(iteration, _get_rng_state()))
         self.n_iter_ = int(iteration)
@@ -308,10 +421,16 @@ class BaseDistiller(BaseEstimator):
         # the fit chose (``_fingerprint_resolved``, set in ``fit``), so a default that
         # became data-dependent keeps the checkpoints written when it was that value
         resolved = getattr(self, "_fingerprint_resolved", {})
+        all_params = self.get_params(deep=False)
         params = {k: repr(resolved[k] if v is None and k in resolved else v)
-                  for k, v in sorted(self.get_params(deep=False).items())
-                  if k not in self._run_only_params
+                  for k, v in sorted(all_params.items())
+                  if k not in self._run_only_params and k != "n_threads"
                   and not (k in neutral and _equal(v, neutral[k]))}
+        # the thread count used (set by ``check_run_params``); one thread, the default,
+        # and runs off the CPU leave the fingerprint as it was before it was recorded
+        threads = getattr(self, "_threads_used", None)
+        if "n_threads" in all_params and threads not in (None, 1):
+            params["n_threads"] = repr(threads)
         return json.dumps({"class": type(self).__name__, "params": params}, sort_keys=True)
 
 
@@ -325,6 +444,12 @@ class BaseForecastDistiller(BaseDistiller):
 
     Fitted attributes: ``X_syn_`` (ndarray (M, C), float32), ``n_features_in_``,
     ``feature_names_in_`` (for DataFrame input), plus those of :class:`BaseDistiller`.
+
+    ``fit(X, y)`` learns from the series ``X`` alone: a ``y`` other than None is ignored
+    with a UserWarning (scikit-learn's tools pass one; a target series belongs in ``X`` as
+    a channel). ``X`` must be finite and within float32's range (distillers compute in
+    float32). Channels too close to constant for float32 to standardise (see
+    :func:`skdd.utils.channel_scaling`) are held at their mean in the synthetic series.
     """
 
     def _min_series_length(self):
@@ -344,6 +469,11 @@ class BaseForecastDistiller(BaseDistiller):
 
     def _validate_fit_input(self, X, y=None):
         self._check_window_params()
+        if y is not None:
+            warnings.warn(
+                f"{type(self).__name__}.fit ignores y: forecasting distillers learn from the "
+                "series X alone (put a target series in X as a channel).", UserWarning,
+                stacklevel=3)
         if isinstance(X, pd.Series):
             X = X.to_frame()
         ndim = X.ndim if hasattr(X, "ndim") else np.ndim(X)
@@ -355,6 +485,7 @@ class BaseForecastDistiller(BaseDistiller):
         self._index_template = _index_template(X) if isinstance(X, pd.DataFrame) else None
         arr = validate_data(self, X, reset=True, dtype=[np.float64, np.float32],
                             ensure_all_finite=True, ensure_min_samples=1)
+        check_float32_range(arr, "X")
         arr = np.ascontiguousarray(arr, dtype=np.float32)
         needed = self._min_series_length()
         if arr.shape[0] < needed:
@@ -370,17 +501,20 @@ class BaseForecastDistiller(BaseDistiller):
         """Per-channel standardisation used inside optimising distillers.
 
         Learning rates then mean the same on any scale; the synthetic series is mapped back
-        with :meth:`_unstandardize`. Constant channels get unit scale.
+        with :meth:`_unstandardize`. Constant channels (:func:`skdd.utils.channel_scaling`)
+        are only centred, and held at their mean by :meth:`_unstandardize`. Returns the
+        scaled float32 series and ``(mean, scale, constant)``.
         """
-        mean = series.mean(0, keepdims=True)
-        scale = series.std(0, keepdims=True)
-        scale = np.where(scale > 1e-8 * np.maximum(np.abs(mean), 1.0), scale, 1.0)
-        return ((series - mean) / scale).astype(np.float32), (mean, scale)
+        mean, scale, constant = channel_scaling(series, axes=(0,), dtype=series.dtype)
+        return ((series - mean) / scale).astype(np.float32), (mean, scale, constant)
 
     @staticmethod
     def _unstandardize(synthetic, stats):
-        mean, scale = stats
-        return (synthetic * scale + mean).astype(np.float32)
+        mean, scale, constant = stats
+        return np.where(constant, mean, synthetic * scale + mean).astype(np.float32)
+
+    def _real_array(self, data):
+        return data
 
     def _synthetic_output(self):
         check_is_fitted(self, "X_syn_")
@@ -489,8 +623,27 @@ class _Checkpoint:
     def exists(self):
         return self.path.exists()
 
+    #: what every checkpoint holds
+    _KEYS = ("synthetic", "optimizer", "scheduler", "state_modules", "rng", "loss_curve",
+             "iteration", "fingerprint")
+
+    def corrupted(self, detail):
+        """The error for a checkpoint that cannot be resumed from."""
+        return ValueError(
+            f"checkpoint_path={str(self.path)!r} holds a corrupted or incomplete checkpoint "
+            f"({detail}); delete the file (e.g. os.remove({str(self.path)!r})) to start the "
+            "fit afresh, or choose another checkpoint_path.")
+
     def load(self):
-        state = torch.load(self.path, map_location="cpu", weights_only=True)
+        try:
+            state = torch.load(self.path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise self.corrupted(f"it could not be read: {type(exc).__name__}: {exc}") from exc
+        if not isinstance(state, dict):
+            raise self.corrupted(f"it holds a {type(state).__name__}, not a checkpoint")
+        missing = [k for k in self._KEYS if k not in state]
+        if missing:
+            raise self.corrupted(f"it lacks {missing}")
         if state.get("fingerprint") != self.fingerprint:
             raise ValueError(
                 f"checkpoint_path={str(self.path)!r} holds a checkpoint of another fit "

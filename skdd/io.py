@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,8 +68,21 @@ def _jsonable(value):
     return repr(value)
 
 
+def _strings(name, arr):
+    """An object array of strings as a unicode array (saved without pickle)."""
+    kinds = {type(v).__name__ for v in arr.ravel() if not isinstance(v, str)}
+    if kinds:
+        raise ValueError(
+            f"array {name!r} has dtype object holding {sorted(kinds)} values, which cannot be "
+            "saved without pickle; use numbers or strings (e.g. labels as str).")
+    return arr.astype(str)
+
+
 def save_distilled(estimator, path):
     """Write a fitted distiller's synthetic set to ``path`` (``.npz`` appended if missing).
+
+    String labels in object arrays (e.g. from a pandas Series of str) are stored as
+    unicode arrays and read back as object arrays of str; other objects raise ValueError.
 
     Parameters
     ----------
@@ -95,9 +109,11 @@ def save_distilled(estimator, path):
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
     arrays = {k: np.asarray(v) for k, v in estimator._distilled_arrays().items()}
+    object_arrays = []
     for name, arr in arrays.items():
         if arr.dtype == object:
-            raise ValueError(f"array {name!r} has dtype object and cannot be saved without pickle.")
+            arrays[name] = _strings(name, arr)
+            object_arrays.append(name)
     metadata = {
         "format_version": FORMAT_VERSION,
         "estimator": type(estimator).__name__,
@@ -105,6 +121,8 @@ def save_distilled(estimator, path):
         "seed": _jsonable(getattr(estimator, "seed_", None)),
         "versions": _versions(),
         "arrays": sorted(arrays),
+        # arrays of Python strings, stored as unicode arrays and restored as object arrays
+        "object_arrays": object_arrays,
     }
     metadata.update(_jsonable(estimator._distilled_metadata()))
     payload = np.frombuffer(json.dumps(metadata).encode("utf-8"), dtype=np.uint8)
@@ -123,17 +141,71 @@ def load_distilled(path):
     Returns
     -------
     DistilledSet
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ValueError
+        The file is not a distilled set skdd can read (empty, truncated, not a zip of
+        arrays, a plain ``.npy``, metadata that is not JSON, no ``X_syn``, channel names
+        or labels that do not match ``X_syn``); the message names the file and the problem.
     """
     path = Path(os.fspath(path))
     if not path.exists():
         raise FileNotFoundError(f"no distilled set at {str(path)!r}.")
-    with np.load(path, allow_pickle=False) as npz:
+
+    def bad(problem):
+        return ValueError(f"{str(path)!r} is not a readable distilled set: {problem}.")
+
+    if path.is_dir():
+        raise bad("it is a folder")
+    if path.stat().st_size == 0:
+        raise bad("the file is empty")
+    with open(path, "rb") as f:
+        head = f.read(6)
+    if head == b"\x93NUMPY":
+        raise bad("it holds one array (a plain .npy file), not the arrays and metadata that "
+                  "save_distilled writes")
+    if not head.startswith(b"PK"):
+        raise bad("it is not a zip file (save_distilled writes an .npz, a zip of arrays)")
+    damaged = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile)
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except damaged as exc:
+        raise bad(f"the zip is truncated or corrupted ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(npz, np.lib.npyio.NpzFile):  # pragma: no cover - guarded above
+        raise bad("it is not a zip of arrays")
+    with npz:
         if _META_KEY not in npz.files:
-            raise ValueError(f"{str(path)!r} is not a distilled set written by skdd "
-                             "(its JSON metadata is missing).")
-        metadata = json.loads(bytes(npz[_META_KEY]).decode("utf-8"))
-        arrays = {k: npz[k] for k in npz.files if k != _META_KEY}
+            raise bad("its JSON metadata is missing (not written by skdd's save_distilled)")
+        try:
+            raw = npz[_META_KEY]
+            arrays = {k: npz[k] for k in npz.files if k != _META_KEY}
+        except damaged as exc:
+            raise bad(f"the file is truncated or corrupted ({type(exc).__name__}: {exc})") \
+                from exc
+    try:
+        metadata = json.loads(bytes(raw).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise bad(f"its metadata is not valid JSON ({exc})") from exc
+    if not isinstance(metadata, dict):
+        raise bad(f"its metadata is a JSON {type(metadata).__name__}, not an object")
     if "X_syn" not in arrays:
-        raise ValueError(f"{str(path)!r} holds no 'X_syn' array.")
-    return DistilledSet(X_syn=arrays["X_syn"], y_syn=arrays.get("y_syn"),
-                        metadata=metadata, arrays=arrays)
+        raise bad("it holds no 'X_syn' array")
+    X_syn, y_syn = arrays["X_syn"], arrays.get("y_syn")
+    names = metadata.get("channel_names")
+    if names is not None:
+        n_channels = X_syn.shape[-1] if X_syn.ndim == 2 else None
+        if not isinstance(names, list) or (n_channels is not None and len(names) != n_channels):
+            got = len(names) if isinstance(names, list) else type(names).__name__
+            raise bad(f"its metadata names {got} channels, but X_syn has "
+                      f"{n_channels} (shape {X_syn.shape})")
+    if y_syn is not None and (y_syn.ndim < 1 or y_syn.shape[0] != X_syn.shape[0]):
+        raise bad(f"y_syn has shape {y_syn.shape}, not one label per row of X_syn "
+                  f"({X_syn.shape[0]})")
+    for name in metadata.get("object_arrays", ()):
+        if name in arrays:
+            arrays[name] = arrays[name].astype(object)
+    y_syn = arrays.get("y_syn")
+    return DistilledSet(X_syn=X_syn, y_syn=y_syn, metadata=metadata, arrays=arrays)

@@ -10,7 +10,11 @@
 ``fit_resample(X, y)`` returns ``(X_syn, y_syn)`` with ``X_syn`` of the input's number of
 dimensions (the imbalanced-learn sampler protocol). Optimising distillers standardise
 every channel internally with the training set's mean and standard deviation (learning
-rates then mean the same on any scale) and map the synthetic samples back.
+rates then mean the same on any scale) and map the synthetic samples back; a channel too
+close to constant for float32 to standardise (:func:`skdd.utils.channel_scaling`) is held
+at its mean in the synthetic samples. ``X`` must be finite and within float32's range;
+``y`` must hold class labels (continuous floats are rejected as scikit-learn's
+classifiers reject them: "Unknown label type: continuous").
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..base import BaseDistiller
-from ..utils import check_positive_int
+from ..utils import channel_scaling, check_float32_range, check_positive_int
 
 __all__ = ["BaseClassDistiller"]
 
@@ -59,6 +63,7 @@ class BaseClassDistiller(BaseDistiller):
                              ensure_all_finite=True, allow_nd=True, ensure_min_samples=1,
                              y_numeric=False)
         check_classification_targets(y)
+        check_float32_range(X, "X")
         encoder = LabelEncoder().fit(y)
         self.classes_ = encoder.classes_
         codes = encoder.transform(y).astype(np.int64)
@@ -133,15 +138,17 @@ class BaseClassDistiller(BaseDistiller):
 
     @staticmethod
     def _standardize(X):
-        """Per-channel standardisation of ``(n, C, ...)`` samples; constant channels keep
-        unit scale. Returns the scaled float32 array and ``(mean, scale)``."""
-        axes = (0, *range(2, X.ndim))
-        mean = X.mean(axis=axes, keepdims=True, dtype=np.float64)
-        scale = X.std(axis=axes, keepdims=True, dtype=np.float64)
-        scale = np.where(scale > 1e-8 * np.maximum(np.abs(mean), 1.0), scale, 1.0)
-        return ((X - mean) / scale).astype(np.float32), (mean[0], scale[0])
+        """Per-channel standardisation of ``(n, C, ...)`` samples; constant channels
+        (:func:`skdd.utils.channel_scaling`) are only centred. Returns the scaled float32
+        array and ``(mean, scale, constant)`` (shapes ``(C, 1, ...)``)."""
+        mean, scale, constant = channel_scaling(X, axes=(0, *range(2, X.ndim)))
+        return ((X - mean) / scale).astype(np.float32), (mean[0], scale[0], constant[0])
 
     @staticmethod
     def _unstandardize(X, stats):
-        mean, scale = stats
-        return (X * scale + mean).astype(np.float32)
+        """Back to the data's units; constant channels are held at their mean."""
+        mean, scale, constant = stats
+        return np.where(constant, mean, X * scale + mean).astype(np.float32)
+
+    def _real_array(self, data):
+        return data["X"]

@@ -239,7 +239,7 @@ class _RecoverDistiller(BaseClassDistiller):
         self.X_syn_ = self._unstandardize(X_syn.cpu().numpy(), scaling)
         self.y_syn_ = synthetic.labels.cpu().numpy().astype(np.int64)
         self.y_soft_ = soft.cpu().numpy().astype(np.float32)
-        self.teacher_ = _StandardizedInput(teacher, *scaling).cpu().eval()
+        self.teacher_ = _StandardizedInput(teacher, *scaling[:2]).cpu().eval()
 
     def _distilled_arrays(self):
         return dict(super()._distilled_arrays(), y_soft=self.y_soft_)

@@ -96,6 +96,10 @@ class _MatchingDistiller(BaseClassDistiller):
     def _objective(self):
         return self.objective
 
+    def _learning_rate_params(self):
+        return {"dc": ("lr", "lr_net"), "dm": ("lr",),
+                "tm": ("lr", "expert_lr", "lr_step")}.get(self._objective(), ("lr",))
+
     def _check_params(self):
         super()._check_params()
         objective = check_option(self._objective(), "objective", _OBJECTIVES)

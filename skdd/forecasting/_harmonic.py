@@ -127,6 +127,8 @@ class HarmonicDistiller(BaseForecastDistiller):
     (96, 2)
     """
 
+    _learning_rates = ("lr", "inner_lr")
+
     def __init__(self, length=384, n_harmonics=48, harmonic_weight=0.1, p=2, backbone="dlinear",
                  parametrization="fourier", frequency_scale="amplitude", seq_len=96, pred_len=96, max_iter=300, lr=0.4,
                  expert_steps=10, syn_steps=10, inner_lr=0.1, target="harmonic_steps",

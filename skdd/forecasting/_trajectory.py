@@ -66,6 +66,8 @@ class MTTDistiller(BaseForecastDistiller):
     (96, 2)
     """
 
+    _learning_rates = ("lr", "syn_lr", "lr_lr", "inner_lr")
+
     def __init__(self, length=384, backbone="dlinear", seq_len=96, pred_len=96, max_iter=300,
                  lr=0.03, syn_steps=20, expert_span=2, max_start_epoch=None, syn_lr=0.1,
                  lr_lr=1e-3, inner_lr=0.1, batch_size=64, n_experts=5, expert_epochs=5,

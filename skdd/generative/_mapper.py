@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import BaseDistiller, data_fingerprint
+from ..base import BaseDistiller, check_run_params, data_fingerprint, divergence_error
 from ..metrics import MiniRocketFeatures, frechet_distance
 from ..nn import UNet1D
 from ..utils import (check_interval, check_option, check_positive_float, check_positive_int,
@@ -54,7 +54,8 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
         The VQ generator whose tokenizer and prior are used. It is cloned and fitted on
         the same data; wrap a fitted one in :class:`sklearn.frozen.FrozenEstimator` to
         reuse it. A generator without a ``random_state`` gets this estimator's seed.
-        Default: ``TimeVQVAE(preset=preset)``.
+        Default: ``TimeVQVAE(preset=preset)``. Anything else raises TypeError in
+        ``fit`` before any training.
     tau : "validation", "auto" or float, default="validation"
         SVQ temperature. "validation" trains one U-Net per grid value on the series
         outside a held-out ``validation_fraction`` and picks the value whose mapped prior
@@ -119,6 +120,8 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
     # the one optimisation loop (progress bar, checkpoints) of the distillers
     _optimize = BaseDistiller._optimize
     _params_fingerprint = BaseDistiller._params_fingerprint
+    _learning_rate_params = BaseDistiller._learning_rate_params
+    _learning_rates = ("lr",)
     _run_only_params = BaseDistiller._run_only_params
     _fingerprint_neutral = {"dropout": 0.0}  # came after the first mapper checkpoints
 
@@ -149,7 +152,17 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
         tags.target_tags.required = False
         return tags
 
+    def _check_generator(self):
+        gen = self.generator
+        inner = gen.estimator if isinstance(gen, FrozenEstimator) else gen
+        if gen is not None and not isinstance(inner, TimeVQVAE):
+            what = (f"a FrozenEstimator of {type(inner).__name__}"
+                    if isinstance(gen, FrozenEstimator) else type(gen).__name__)
+            raise TypeError(f"generator must be None, a TimeVQVAE or a FrozenEstimator of a "
+                            f"fitted TimeVQVAE, got {what}.")
+
     def _config(self):
+        self._check_generator()
         cfg = preset_config(self, MAPPER_PRESETS, ("max_iter", "batch_size"))
         check_positive_float(self.lr, "lr")
         check_positive_int(self.n_tau_samples, "n_tau_samples", minimum=2)
@@ -190,8 +203,8 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
             Labels, passed to the generator's ``fit``.
         """
         cfg = self._config()
+        device = check_run_params(self)
         X = check_panel(self, X, reset=True)
-        device = resolve_device(self.device)
         seconds = {}
         with torch_threads(self.n_threads, device), seeded(self.random_state, device) as seed:
             self.seed_ = seed
@@ -312,6 +325,9 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
             finally:
                 self.unet_.cpu()
         mapped = _as_3d(gen._finish(torch.cat(out)))
+        if not np.isfinite(mapped).all():
+            raise divergence_error(self, "the mapped series hold NaN or inf values",
+                                   float(self.lr))
         return (mapped[:, 0, :] if self._input_2d else mapped).astype(dtype)
 
 

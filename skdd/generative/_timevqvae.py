@@ -17,8 +17,11 @@ import torch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..base import BaseDistiller, data_fingerprint
-from ..utils import (check_interval, check_option, check_positive_float, check_positive_int,
-                     resolve_device, seeded, torch_threads)
+from sklearn.utils.multiclass import check_classification_targets
+
+from ..utils import (channel_scaling, check_float32_range, check_interval, check_option,
+                     check_positive_float, check_positive_int, resolve_device, seeded,
+                     torch_threads)
 from ._prior import BidirectionalPrior, iterative_decode, masked_prediction_loss
 from ._tokenizer import Tokenizer
 
@@ -64,6 +67,7 @@ def check_panel(est, X, *, reset):
     """
     X = validate_data(est, X, reset=reset, allow_nd=True, dtype=[np.float64, np.float32],
                       ensure_all_finite=True)
+    check_float32_range(X, "X")
     if X.ndim not in (2, 3):
         raise ValueError(f"X must be 2-D (n_series, n_timesteps) or 3-D (n_series, n_channels, "
                          f"n_timesteps), got an array of shape {X.shape}.")
@@ -98,6 +102,14 @@ class _Stage:
     def _params_fingerprint(self):
         return self._est._params_fingerprint()
 
+    def _learning_rate_params(self):
+        return self._est._learning_rate_params()
+
+    def __getattr__(self, name):  # the estimator's parameters, for error messages
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._est, name)
+
     @classmethod
     def of(cls, est, stage):
         """The view of ``est`` for ``stage`` (named so in progress bars)."""
@@ -113,6 +125,8 @@ class TimeVQVAE(BaseDistiller):
     ``codebook_dim``, decoders; MSE on LF + L1 on HF); stage 2 learns class-conditional
     bidirectional transformer priors by masked token prediction; sampling is MaskGIT's
     iterative decoding. Series are standardised per channel inside (and mapped back).
+    ``y`` must hold class labels: continuous floats are rejected as scikit-learn's
+    classifiers reject them.
 
     Parameters
     ----------
@@ -164,6 +178,11 @@ class TimeVQVAE(BaseDistiller):
     stage_seconds_ : dict
         Wall time of "stage1", "stage2" and "sampling".
     n_channels_, series_length_ : int
+    mean_, scale_ : ndarray of shape (1, C, 1)
+        Per-channel standardisation of the series inside the models.
+    constant_channels_ : ndarray of bool, shape (1, C, 1)
+        Channels too close to constant for float32 to standardise
+        (:func:`skdd.utils.channel_scaling`); generated series hold them at their mean.
 
     Examples
     --------
@@ -238,6 +257,7 @@ class TimeVQVAE(BaseDistiller):
                              f"{y.shape}.")
         if y.dtype.kind == "f" and not np.isfinite(y).all():
             raise ValueError("y contains NaN or inf labels.")
+        check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(f"y holds one class ({self.classes_[0]!r}); class-conditional "
@@ -257,6 +277,9 @@ class TimeVQVAE(BaseDistiller):
     def _finish(self, x):
         """Model-space tensor -> cropped, unscaled float32 array in the input layout."""
         out = x[..., :self.series_length_].detach().cpu().numpy() * self.scale_ + self.mean_
+        constant = getattr(self, "constant_channels_", None)
+        if constant is not None:  # held at their mean (see ``channel_scaling``)
+            out = np.where(constant, self.mean_, out)
         out = out.astype(np.float32)
         return out[:, 0, :] if self._input_2d else out
 
@@ -277,9 +300,9 @@ class TimeVQVAE(BaseDistiller):
         X, y = data
         cfg = self._config()
         n, C, _ = X.shape
-        self.mean_ = X.mean(axis=(0, 2), keepdims=True)
-        scale = X.std(axis=(0, 2), keepdims=True)
-        self.scale_ = np.where(scale > 1e-8 * np.maximum(np.abs(self.mean_), 1.0), scale, 1.0)
+        self.mean_, scale, self.constant_channels_ = channel_scaling(X, axes=(0, 2),
+                                                                   dtype=X.dtype)
+        self.scale_ = scale
         self.mean_ = self.mean_.astype(np.float32)
         self.scale_ = self.scale_.astype(np.float32)
         xt = self._prepare(X).to(device)
@@ -348,6 +371,9 @@ class TimeVQVAE(BaseDistiller):
         self.y_syn_ = None if cls is None else self.classes_[cls]
         seconds["sampling"] = time.perf_counter() - start
         self.stage_seconds_ = seconds
+
+    def _real_array(self, data):
+        return data[0]
 
     def _synthetic_output(self):
         check_is_fitted(self, "X_syn_")

@@ -1,11 +1,14 @@
 """Small shared helpers: device resolution, seeding, torch thread control, validation."""
-from ._torch import (resolve_device, seeded, torch_threads, disk_cache, DEFAULT_NUM_THREADS,
-                     tune_cpu_allocator)
+from ._torch import (resolve_device, resolve_n_threads, seeded, torch_threads, disk_cache,
+                     DEFAULT_NUM_THREADS, DEVICE_CHOICES, tune_cpu_allocator)
 from ._validation import (check_series, check_positive_int, check_positive_float, check_interval,
-                          check_option, select_recipe)
+                          check_option, select_recipe, check_verbose, check_float32_range,
+                          channel_scaling, check_folder, check_output_path, CONSTANT_TOLERANCE)
 
 __all__ = [
     "resolve_device",
+    "resolve_n_threads",
+    "DEVICE_CHOICES",
     "seeded",
     "torch_threads",
     "tune_cpu_allocator",
@@ -17,4 +20,10 @@ __all__ = [
     "check_interval",
     "check_option",
     "select_recipe",
+    "check_verbose",
+    "check_float32_range",
+    "channel_scaling",
+    "CONSTANT_TOLERANCE",
+    "check_folder",
+    "check_output_path",
 ]

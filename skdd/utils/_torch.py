@@ -10,6 +10,8 @@ import sys
 import numpy as np
 import torch
 
+from ._validation import check_folder
+
 #: Intra-op torch threads used on CPU when an estimator's ``n_threads`` is None.
 #: Small forecasting models (DLinear on a few hundred windows) run many times slower
 #: when torch spreads each tiny matmul over several threads, so skdd defaults to one
@@ -17,34 +19,62 @@ import torch
 DEFAULT_NUM_THREADS = 1
 
 
-def resolve_device(device="auto"):
-    """Return a :class:`torch.device` for ``device`` ("auto", "cpu", "cuda", "cuda:1", ...).
+#: The device strings every estimator accepts (``N`` is a CUDA device index).
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N")
 
-    ``"auto"`` picks CUDA when available, else CPU.
+
+def _device_error(device, reason=""):
+    return ValueError(
+        f"device={device!r} is not supported{reason}; use one of "
+        f"{', '.join(repr(d) for d in DEVICE_CHOICES)} (or a torch.device of type cpu or "
+        "cuda).")
+
+
+def resolve_device(device="auto"):
+    """Return a :class:`torch.device` for ``device``.
+
+    Accepted: ``"auto"`` (or None: CUDA when available, else CPU), ``"cpu"``, ``"cuda"``,
+    ``"cuda:N"``, or a :class:`torch.device` of type cpu or cuda; ``"mps"`` only where
+    PyTorch's MPS backend is available. Anything else ("meta", "nonsense", a CUDA device
+    without CUDA, an index beyond the visible GPUs) raises ValueError naming ``device``
+    and the accepted values.
 
     Examples
     --------
     >>> from skdd.utils import resolve_device
     >>> resolve_device("cpu")
     device(type='cpu')
+    >>> resolve_device("meta")
+    Traceback (most recent call last):
+    ...
+    ValueError: device='meta' is not supported; use one of 'auto', 'cpu', 'cuda', 'cuda:N' (or a torch.device of type cpu or cuda).
     """
+    if device is None or (isinstance(device, str) and device == "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if isinstance(device, torch.device):
         dev = device
-    elif device is None or (isinstance(device, str) and device == "auto"):
-        dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     elif isinstance(device, str):
         try:
             dev = torch.device(device)
-        except RuntimeError as exc:
-            raise ValueError(
-                f"device={device!r} is not a valid torch device; use 'auto', 'cpu' or 'cuda[:N]'."
-            ) from exc
+        except RuntimeError:
+            raise _device_error(device) from None
     else:
-        raise ValueError(
-            f"device must be 'auto', a device string or a torch.device, got {type(device).__name__}."
-        )
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was requested but CUDA is not available.")
+        raise ValueError(f"device must be a string or a torch.device, got "
+                         f"{type(device).__name__} {device!r}; use one of "
+                         f"{', '.join(repr(d) for d in DEVICE_CHOICES)}.")
+    if dev.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise _device_error(device, " (PyTorch's MPS backend is not available here)")
+        return dev
+    if dev.type not in ("cpu", "cuda"):
+        raise _device_error(device)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise _device_error(device, " (CUDA is not available here)")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise _device_error(
+                device, f" (only {torch.cuda.device_count()} CUDA device(s) are visible)")
     return dev
 
 
@@ -94,24 +124,48 @@ def seeded(random_state, device=None):
         yield seed
 
 
+def resolve_n_threads(n_threads=None):
+    """The torch CPU thread count ``n_threads`` stands for.
+
+    None: the ``SKDD_NUM_THREADS`` environment variable if set, else
+    :data:`DEFAULT_NUM_THREADS`; ``-1``: all cores. Anything but a positive int, -1 or
+    None raises ValueError naming ``n_threads``.
+
+    Examples
+    --------
+    >>> from skdd.utils import resolve_n_threads
+    >>> resolve_n_threads(2)
+    2
+    """
+    if n_threads is None:
+        env = os.environ.get("SKDD_NUM_THREADS")
+        if env is None:
+            return DEFAULT_NUM_THREADS
+        try:
+            n_threads = int(env)
+        except ValueError:
+            raise ValueError(f"the environment variable SKDD_NUM_THREADS={env!r} must be a "
+                             "positive int or -1.") from None
+    if n_threads == -1 and not isinstance(n_threads, bool):
+        return os.cpu_count() or 1
+    if isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer)) \
+            or n_threads < 1:
+        raise ValueError(f"n_threads must be a positive int, -1 or None, got {n_threads!r}.")
+    return int(n_threads)
+
+
 @contextlib.contextmanager
 def torch_threads(n_threads=None, device=None):
     """Set torch's intra-op thread count for the block (CPU only), then restore it.
 
-    ``n_threads=None`` uses the ``SKDD_NUM_THREADS`` environment variable if set, else
-    :data:`DEFAULT_NUM_THREADS`. ``-1`` means all cores. Does nothing on CUDA.
+    ``n_threads`` as in :func:`resolve_n_threads`. Does nothing on CUDA.
     """
     if device is not None and torch.device(device).type != "cpu":
         yield
         return
-    if n_threads is None:
-        n_threads = int(os.environ.get("SKDD_NUM_THREADS", DEFAULT_NUM_THREADS))
-    if n_threads == -1:
-        n_threads = os.cpu_count() or 1
-    if not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
-        raise ValueError(f"n_threads must be a positive int, -1 or None, got {n_threads!r}.")
+    n_threads = resolve_n_threads(n_threads)
     previous = torch.get_num_threads()
-    torch.set_num_threads(int(n_threads))
+    torch.set_num_threads(n_threads)
     try:
         yield
     finally:
@@ -207,7 +261,14 @@ def disk_cache(folder, prefix, spec, build, *, map_location=None, resumable=Fals
     digest = hashlib.sha1(repr(spec).encode()).hexdigest()[:16]
     path = Path(os.fspath(folder)) / f"{prefix}-{digest}.pt"
     if path.exists():
-        return torch.load(path, map_location=map_location, weights_only=True)
+        try:
+            return torch.load(path, map_location=map_location, weights_only=True)
+        except Exception as exc:
+            raise ValueError(
+                f"the cached file {str(path)!r} could not be read ({type(exc).__name__}: "
+                f"{exc}); it is corrupted or incomplete: delete it and it will be rebuilt."
+            ) from exc
+    check_folder(folder, "cache folder")
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{prefix}-{digest}.partial.pt")
     value = build(partial) if resumable else build()

@@ -123,3 +123,141 @@ def select_recipe(tables, model, data):
     if key not in table:
         raise ValueError(f"model={model!r} has no training recipe; choose one of {sorted(table)}.")
     return table[key]
+
+
+def check_verbose(verbose, name="verbose"):
+    """Return ``verbose`` as an int if it is a bool or an integer >= 0, else raise.
+
+    scikit-learn's convention: 0 (or False) is silent, 1 (or True) and above print
+    progress. None is not accepted (use 0); floats and strings raise TypeError, negative
+    integers ValueError, both naming ``verbose``.
+
+    Examples
+    --------
+    >>> from skdd.utils import check_verbose
+    >>> check_verbose(True), check_verbose(2)
+    (1, 2)
+    >>> check_verbose("yes")
+    Traceback (most recent call last):
+    ...
+    TypeError: verbose must be an int >= 0 or a bool, got str 'yes'.
+    """
+    if isinstance(verbose, (bool, np.bool_)):
+        return int(verbose)
+    if not isinstance(verbose, numbers.Integral):
+        hint = " (use 0 for no output)" if verbose is None else ""
+        raise TypeError(f"{name} must be an int >= 0 or a bool, got "
+                        f"{type(verbose).__name__} {verbose!r}{hint}.")
+    if verbose < 0:
+        raise ValueError(f"{name} must be an int >= 0 or a bool, got {verbose}.")
+    return int(verbose)
+
+
+#: Largest magnitude a float32 holds.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def check_float32_range(arr, name="X"):
+    """Raise ValueError naming ``name`` if ``arr`` holds finite values beyond float32's range.
+
+    Distillers compute in float32: a float64 value above about 3.4e38 would become inf.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdd.utils import check_float32_range
+    >>> check_float32_range(np.array([1e300]))
+    Traceback (most recent call last):
+    ...
+    ValueError: X has values beyond float32's range: max |X| = 1e+300, above 3.403e+38; distillers compute in float32, so rescale X (e.g. divide by a constant).
+    """
+    arr = np.asarray(arr)
+    if arr.dtype.kind != "f" or arr.dtype.itemsize <= 4 or arr.size == 0:
+        return arr
+    peak = float(np.abs(arr).max())
+    if peak > FLOAT32_MAX:
+        raise ValueError(
+            f"{name} has values beyond float32's range: max |{name}| = {peak:.4g}, above "
+            f"{FLOAT32_MAX:.4g}; distillers compute in float32, so rescale {name} (e.g. "
+            "divide by a constant).")
+    return arr
+
+
+#: Relative spread below which a channel is treated as constant: a standard deviation
+#: under ``CONSTANT_TOLERANCE * max |x|`` of the channel is a few float32 rounding steps
+#: (float32 holds about 7 significant digits), not a signal that standardisation could
+#: recover.
+CONSTANT_TOLERANCE = 4 * float(np.finfo(np.float32).eps)
+
+
+def channel_scaling(X, axes, dtype=np.float64):
+    """Per-channel mean and scale for standardising ``X`` over ``axes``.
+
+    A channel whose standard deviation is below :data:`CONSTANT_TOLERANCE` times its
+    largest magnitude (float32 cannot resolve its variation), or below float32's
+    smallest normal number, is *constant*: its scale is 1 (it is only centred), and the
+    distillers hold it at its mean in the synthetic data rather than amplify rounding
+    noise. The test is made in float64; ``mean`` and ``scale`` are computed in ``dtype``.
+
+    Returns
+    -------
+    mean, scale : ndarray of ``dtype`` (reduced axes kept)
+    constant : ndarray of bool, same shape
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdd.utils import channel_scaling
+    >>> X = np.stack([np.arange(4.0), np.full(4, 1.0 + 1e-9 * np.arange(4))], axis=1)
+    >>> mean, scale, constant = channel_scaling(X, axes=(0,))
+    >>> constant.tolist()
+    [[False, True]]
+    """
+    X = np.asarray(X)
+    std64 = X.std(axis=axes, keepdims=True, dtype=np.float64)
+    peak = (np.abs(X).max(axis=axes, keepdims=True).astype(np.float64) if X.size
+            else std64)
+    constant = ~((std64 > CONSTANT_TOLERANCE * peak)
+                 & (std64 >= float(np.finfo(np.float32).tiny)))
+    mean = X.mean(axis=axes, keepdims=True, dtype=dtype)
+    std = X.std(axis=axes, keepdims=True, dtype=dtype)
+    std = np.where(np.isfinite(std), std, std64.astype(dtype))
+    scale = np.where(constant, np.ones((), dtype=dtype), std)
+    return mean, scale, constant
+
+
+def check_folder(path, name):
+    """Raise ValueError naming ``name`` unless ``path`` is a folder or can be created as one."""
+    import os
+    from pathlib import Path
+
+    folder = Path(os.fspath(path))
+    for part in (folder, *folder.parents):
+        if part.exists():
+            if not part.is_dir():
+                what = "is a file" if part == folder else f"lies under the file {str(part)!r}"
+                raise ValueError(f"{name}={str(path)!r} {what}; it must be a folder.")
+            if not os.access(part, os.W_OK | os.X_OK):
+                raise ValueError(f"{name}={str(path)!r}: the folder {str(part)!r} is not "
+                                 "writable.")
+            break
+    return folder
+
+
+def check_output_path(path, name):
+    """Raise ValueError naming ``name`` unless a file can be written at ``path``.
+
+    Checked before long work starts (a checkpoint path that fails only at the first save
+    would lose that work): ``path`` must not be a folder and its folder must exist or be
+    creatable, and be writable.
+    """
+    import os
+    from pathlib import Path
+
+    target = Path(os.fspath(path))
+    if target.is_dir():
+        raise ValueError(f"{name}={str(path)!r} is a folder; it must name a file.")
+    check_folder(target.parent, f"the folder of {name}")
+    if target.parent.is_dir() and not os.access(target.parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{name}={str(path)!r}: its folder is not writable.")
+    return target
