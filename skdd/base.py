@@ -69,6 +69,14 @@ def check_run_params(est):
     return device
 
 
+def thread_tag(est):
+    """What a disk cache key of ``est``'s intermediate results adds for its thread count:
+    nothing for one thread (the default, and the keys written before the count was
+    recorded) or a run off the CPU, else ``(("n_threads", count),)``."""
+    threads = getattr(est, "_threads_used", None)
+    return () if threads in (None, 1) else (("n_threads", threads),)
+
+
 def _or_join(items):
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
@@ -428,9 +436,8 @@ class BaseDistiller(BaseEstimator):
                   and not (k in neutral and _equal(v, neutral[k]))}
         # the thread count used (set by ``check_run_params``); one thread, the default,
         # and runs off the CPU leave the fingerprint as it was before it was recorded
-        threads = getattr(self, "_threads_used", None)
-        if "n_threads" in all_params and threads not in (None, 1):
-            params["n_threads"] = repr(threads)
+        if "n_threads" in all_params:
+            params.update({k: repr(v) for k, v in thread_tag(self)})
         return json.dumps({"class": type(self).__name__, "params": params}, sort_keys=True)
 
 

@@ -27,7 +27,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
-from .base import BaseDistiller
+from .base import BaseDistiller, BaseForecastDistiller
 from .utils import check_positive_int
 
 __all__ = ["DistilledClassifier", "DistilledRegressor", "RandomSubsetDistiller"]
@@ -40,13 +40,16 @@ def _fit_resample_one(distiller, X, y):
     """
     out = distiller.fit_resample(X, y)
     if not (isinstance(out, tuple) and len(out) == 2):
-        raise ValueError(
-            f"distiller={type(distiller).__name__} returned {type(out).__name__} from "
-            "fit_resample; a labelled distiller returning (X_syn, y_syn) is needed. "
-            "Forecasting distillers (one series in, one series out) go into "
-            "skdd.sktime.DistilledForecaster instead.")
+        raise _unlabelled(distiller, f"returned {type(out).__name__} from fit_resample")
     X_syn, y_syn = out
     return X_syn, y_syn, distiller
+
+
+def _unlabelled(distiller, what):
+    return ValueError(
+        f"distiller={type(distiller).__name__} {what}; a labelled distiller returning "
+        "(X_syn, y_syn) is needed. Forecasting distillers (one series in, one series out) "
+        "go into skdd.sktime.DistilledForecaster instead.")
 
 
 def _estimator_has(attr):
@@ -79,6 +82,8 @@ class _BaseDistilledEstimator(MetaEstimatorMixin, BaseEstimator):
         for name, method in (("distiller", "fit_resample"), ("estimator", "fit")):
             if not hasattr(getattr(self, name), method):
                 raise ValueError(f"{name}={getattr(self, name)!r} has no {method} method.")
+        if isinstance(self.distiller, BaseForecastDistiller):  # refused before any fit
+            raise _unlabelled(self.distiller, "is a forecasting distiller")
         return check_memory(self.memory)
 
     def _check_targets(self, y):  # pragma: no cover - abstract
@@ -271,7 +276,8 @@ class RandomSubsetDistiller(BaseDistiller):
     The regression counterpart of the random baselines (Random for forecasting and
     classification): the synthetic set is ``(X[idx], y[idx])`` for ``n_samples`` row
     indices drawn uniformly without replacement (kept in their original order). It works
-    on any labels and any ``X`` with samples along the first axis.
+    on any labels and any ``X`` with samples along the first axis; the rows keep their
+    dtype (float64 values beyond float32's range are copied as they are).
 
     Parameters
     ----------

@@ -316,14 +316,15 @@ def test_mapper_rejects_wrong_generator_before_fitting(generator):
     gen = {"lr": LogisticRegression(), "frozen_lr": FrozenEstimator(LogisticRegression()),
            "string": "timevqvae"}[generator]
     mapper = NeuralMapper(generator=gen)
-    with pytest.raises(TypeError, match="generator must be None, a TimeVQVAE"):
+    with pytest.raises(ValueError, match="generator must be None, a TimeVQVAE"):
         mapper.fit(np.random.default_rng(0).standard_normal((8, 16)))
     assert not hasattr(mapper, "n_channels_")  # nothing was validated or fitted
 
 
 # -- 8. unreadable files ------------------------------------------------------------------------
 def _saved(tmp_path, series):
-    est = skdd.RandomDistiller(length=24, seq_len=6, pred_len=6, random_state=0)
+    segment = next(c for c in FORECAST if not is_optimising(c))  # the random segment
+    est = segment(length=24, seq_len=6, pred_len=6, random_state=0)
     return est.fit(pd.DataFrame(series, columns=["a", "b"])).save_distilled(tmp_path / "ok.npz")
 
 
@@ -423,7 +424,7 @@ def test_string_labels_save_and_load(tmp_path, digits, kind):
         labels = pd.Series(labels, dtype=object, name="digit")
     elif kind == "series_string":
         labels = pd.Series(labels, dtype="string", name="digit")
-    cls = CLASSIFY[[c.__name__.startswith("Random") for c in CLASSIFY].index(True)]
+    cls = next(c for c in CLASSIFY if not is_optimising(c))  # random samples per class
     est = cls(ipc=2, random_state=0).fit(X, labels)
     loaded = skdd.load_distilled(est.save_distilled(tmp_path / "labels.npz"))
     assert loaded.y_syn.dtype == object
@@ -479,7 +480,8 @@ def test_unwritable_checkpoint_path_timevqvae(tmp_path):
 
 
 # -- 11. n_threads is part of a checkpoint's identity ---------------------------------------------
-def test_checkpoint_of_another_thread_count_is_not_resumed(tmp_path, small_series):
+def test_checkpoint_of_another_thread_count_is_not_resumed(tmp_path, small_series, monkeypatch):
+    monkeypatch.delenv("SKDD_NUM_THREADS", raising=False)
     path = tmp_path / "ckpt.pt"
     with pytest.raises(KeyboardInterrupt):
         WindowMomentDistiller(random_state=0, checkpoint_path=path, interrupt_at=7,
@@ -497,12 +499,19 @@ def test_checkpoint_of_another_thread_count_is_not_resumed(tmp_path, small_serie
     np.testing.assert_array_equal(resumed.X_syn_, full.X_syn_)
 
 
-def test_thread_count_in_fingerprint_only_when_not_one(small_series, monkeypatch):
-    monkeypatch.delenv("SKDD_NUM_THREADS", raising=False)
+def test_thread_count_in_fingerprint_only_when_not_one(small_series):
     one = WindowMomentDistiller(max_iter=1, n_threads=1).fit(small_series)
     two = WindowMomentDistiller(max_iter=1, n_threads=2).fit(small_series)
     assert "n_threads" not in one._params_fingerprint()
     assert "n_threads" in two._params_fingerprint()
+
+
+def test_expert_cache_keeps_thread_counts_apart(tmp_path, digits, monkeypatch):
+    monkeypatch.delenv("SKDD_NUM_THREADS", raising=False)
+    for threads in (1, None, 2):
+        make(skdd.classification.MTTDistiller, expert_cache=tmp_path,
+             n_threads=threads).fit(*digits)
+    assert len(list(tmp_path.glob("experts-*.pt"))) == 2  # None is one thread
 
 
 # -- 12. forecasting distillers ignore y, with a warning ---------------------------------------------

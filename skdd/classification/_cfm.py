@@ -33,7 +33,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..base import data_fingerprint
+from ..base import data_fingerprint, thread_tag
 from ..nn import CLASSIFICATION_BACKBONES, make_classification_backbone
 from ..objectives._spectral import (
     SPECTRAL_FILTERS,
@@ -165,7 +165,7 @@ class _RecoverDistiller(BaseClassDistiller):
         kwargs = self._teacher_kwargs()
         seed = (self.seed_ * 104729 + 31) % (2 ** 63)
         spec = (data_fingerprint(real.cpu().numpy(), y.cpu().numpy()), self.backbone,
-                sorted(kwargs.items()), recipe, seed)
+                sorted(kwargs.items()), recipe, seed) + thread_tag(self)
         trained = {}
 
         def build(partial):  # the teacher's training resumes from ``partial``
@@ -284,14 +284,18 @@ _COMMON_DOC = """
     net_norm : {"instance", "batch", "none"}, default="instance"
     device : str, default="auto"
     random_state : int, Generator or None, default=None
-    verbose : int, default=0
-        ``>= 1`` shows a progress bar with the loss.
+    verbose : int or bool, default=0
+        ``>= 1`` shows a progress bar with the loss. A bool or an int >= 0 (None is
+        rejected: use 0).
     checkpoint_path : str or path, optional
         Save the state every ``checkpoint_every`` iterations, at least every
         :data:`skdd.base.CHECKPOINT_SECONDS` seconds, and on interruption; resume from it.
     checkpoint_every : int, default=100
     n_threads : int, optional
-        Torch CPU threads (default: ``SKDD_NUM_THREADS`` or 1)."""
+        Torch CPU threads (default: ``SKDD_NUM_THREADS`` or 1; -1: all cores). Results
+        can differ in the last bits between thread counts (torch's CPU reductions), so a
+        checkpoint records the count and is resumed only under it, and the teacher cache
+        keeps teachers trained under another count apart."""
 
 _ATTRS_DOC = """
     Attributes

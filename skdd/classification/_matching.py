@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..base import data_fingerprint
+from ..base import data_fingerprint, thread_tag
 from ..nn import make_classification_backbone
 from ..objectives import (
     DistributionMatching,
@@ -279,7 +279,7 @@ class _MatchingDistiller(BaseClassDistiller):
                                       batch_size=self.expert_batch_size_)
         spec = (data_fingerprint(real.cpu().numpy(), y.cpu().numpy()), self.backbone,
                 self.net_width, self.net_depth_, self.net_norm, self.n_experts, recipe,
-                self.seed_)
+                self.seed_) + thread_tag(self)
         template = self._make_net(real.shape[1:], n_classes, device)
 
         def make_model():
@@ -354,14 +354,18 @@ _COMMON_DOC = """
     net_norm : {"instance", "batch", "none"}, default="instance"
     device : str, default="auto"
     random_state : int, Generator or None, default=None
-    verbose : int, default=0
-        ``>= 1`` shows a progress bar with the loss.
+    verbose : int or bool, default=0
+        ``>= 1`` shows a progress bar with the loss. A bool or an int >= 0 (None is
+        rejected: use 0).
     checkpoint_path : str or path, optional
         Save the state every ``checkpoint_every`` updates, at least every
         :data:`skdd.base.CHECKPOINT_SECONDS` seconds, and on interruption; resume from it.
     checkpoint_every : int, default=100
     n_threads : int, optional
-        Torch CPU threads (default: ``SKDD_NUM_THREADS`` or 1)."""
+        Torch CPU threads (default: ``SKDD_NUM_THREADS`` or 1; -1: all cores). Results
+        can differ in the last bits between thread counts (torch's CPU reductions), so a
+        checkpoint records the count and is resumed only under it, and the expert cache
+        keeps experts trained under another count apart."""
 
 _DC_DOC = """
     lr_net : float, default=0.01

@@ -96,15 +96,18 @@ class HarmonicDistiller(BaseForecastDistiller):
         Length of each expert trajectory (epochs over the real training windows).
     device : str, default="auto"
     random_state : int, Generator or None, default=None
-    verbose : int, default=0
-        ``>= 1`` shows a progress bar with the loss.
+    verbose : int or bool, default=0
+        ``>= 1`` shows a progress bar with the loss. A bool or an int >= 0 (None is
+        rejected: use 0).
     checkpoint_path : str or path-like, default=None
         Save the loop's state there every ``checkpoint_every`` iterations, at least every
         :data:`skdd.base.CHECKPOINT_SECONDS` seconds, and on interrupt; a later fit with
         the same parameters and data resumes from it.
     checkpoint_every : int, default=100
     n_threads : int, default=None
-        Torch CPU threads during fit (None: ``SKDD_NUM_THREADS`` or 1).
+        Torch CPU threads during fit (None: ``SKDD_NUM_THREADS`` or 1; -1: all cores).
+        Results can differ in the last bits between thread counts (torch's CPU
+        reductions), so a checkpoint records the count and is resumed only under it.
 
     Attributes
     ----------

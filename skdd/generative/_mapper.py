@@ -54,7 +54,7 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
         The VQ generator whose tokenizer and prior are used. It is cloned and fitted on
         the same data; wrap a fitted one in :class:`sklearn.frozen.FrozenEstimator` to
         reuse it. A generator without a ``random_state`` gets this estimator's seed.
-        Default: ``TimeVQVAE(preset=preset)``. Anything else raises TypeError in
+        Default: ``TimeVQVAE(preset=preset)``. Anything else raises ValueError in
         ``fit`` before any training.
     tau : "validation", "auto" or float, default="validation"
         SVQ temperature. "validation" trains one U-Net per grid value on the series
@@ -86,8 +86,12 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
         U-Net size and schedule (:data:`MAPPER_PRESETS`), and the default generator's.
     device : str, default="auto"
     random_state : int, optional
-    verbose : int, default=0
+    verbose : int or bool, default=0
+        ``>= 1`` shows progress bars. A bool or an int >= 0 (None is rejected: use 0).
     n_threads : int, optional
+        Torch CPU threads (see :func:`skdd.utils.torch_threads`). Results can differ in
+        the last bits between thread counts, so a checkpoint records the count and is
+        resumed only under it.
     checkpoint_path : str, optional
         Periodic checkpoints of the U-Net training (see :class:`skdd.base.BaseDistiller`).
     checkpoint_every : int, default=100
@@ -158,7 +162,7 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
         if gen is not None and not isinstance(inner, TimeVQVAE):
             what = (f"a FrozenEstimator of {type(inner).__name__}"
                     if isinstance(gen, FrozenEstimator) else type(gen).__name__)
-            raise TypeError(f"generator must be None, a TimeVQVAE or a FrozenEstimator of a "
+            raise ValueError(f"generator must be None, a TimeVQVAE or a FrozenEstimator of a "
                             f"fitted TimeVQVAE, got {what}.")
 
     def _config(self):
@@ -211,9 +215,6 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
             start = time.perf_counter()
             gen = self._make_generator(seed).fit(X[:, 0] if self._input_2d else X, y)
             gen = gen.estimator if isinstance(gen, FrozenEstimator) else gen
-            if not isinstance(gen, TimeVQVAE):
-                raise ValueError(f"generator must be a TimeVQVAE (or a FrozenEstimator of one), "
-                                 f"got {type(gen).__name__}.")
             check_is_fitted(gen, "tokenizer_")
             if (gen.n_channels_, gen.series_length_) != X.shape[1:]:
                 raise ValueError(f"the generator was fitted on series of shape "

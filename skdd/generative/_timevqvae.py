@@ -153,10 +153,13 @@ class TimeVQVAE(BaseDistiller):
         Probability of training the prior with the "no class" token.
     device : str, default="auto"
     random_state : int, optional
-    verbose : int, default=0
-        ``>= 1`` shows a progress bar per stage.
+    verbose : int or bool, default=0
+        ``>= 1`` shows a progress bar per stage. A bool or an int >= 0 (None is
+        rejected: use 0).
     n_threads : int, optional
-        Torch CPU threads (see :func:`skdd.utils.torch_threads`).
+        Torch CPU threads (see :func:`skdd.utils.torch_threads`). Results can differ in
+        the last bits between thread counts, so a checkpoint records the count and is
+        resumed only under it.
     checkpoint_path : str, optional
         Periodic checkpoints of each stage (files ``<checkpoint_path>.stage1`` and
         ``.stage2``, see :class:`skdd.base.BaseDistiller`): an interrupted fit started
