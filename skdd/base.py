@@ -53,7 +53,9 @@ def check_run_params(est):
     ``verbose`` (:func:`skdd.utils.check_verbose`), ``device``
     (:func:`skdd.utils.resolve_device`), that ``checkpoint_path`` can be written and that
     the cache folders (``expert_cache``, ``teacher_cache``) are folders, so a bad path
-    fails at once, not at the first save after minutes of work. Returns the device.
+    fails at once, not at the first save after minutes of work. Records the CPU thread
+    count the fit will use (``_threads_used``, for the checkpoint fingerprint). Returns
+    the device.
     """
     check_verbose(getattr(est, "verbose", 0))
     device = resolve_device(getattr(est, "device", "cpu"))
@@ -160,10 +162,11 @@ class BaseDistiller(BaseEstimator):
     (torch's CPU reductions depend on the thread count), so a checkpoint records the
     thread count it was written with and is not resumed under another one.
 
-    A fit whose loss becomes NaN or inf, whose learned parameters end non-finite, or
-    whose synthetic data ends beyond :data:`DIVERGENCE_FACTOR` times the largest
-    magnitude of the real data raises FloatingPointError naming the learning-rate
-    parameters that can cause it.
+    A fit whose loss becomes NaN or inf, whose learned parameters grow beyond
+    :data:`DIVERGENCE_FACTOR` times their start (checked every 10 updates) or end
+    non-finite, or whose synthetic data ends beyond :data:`DIVERGENCE_FACTOR` times the
+    largest magnitude of the real data raises FloatingPointError naming the
+    learning-rate parameters that can cause it.
     """
 
     #: the parameters that set a learning rate this estimator's fit can diverge with
@@ -353,6 +356,9 @@ class BaseDistiller(BaseEstimator):
                 losses.extend(torch.stack(pending).cpu().tolist())
                 pending.clear()
 
+        # parameters that grow far beyond their start have diverged (checked every
+        # _DIVERGENCE_EVERY updates, so a long run stops early)
+        start_peak = max(_peak(synthetic), 1.0)
         iteration = saved_at = start
         stepped = False
         rng_at_start = None
@@ -387,6 +393,13 @@ class BaseDistiller(BaseEstimator):
                 rng_at_start = modules_at_start = None
                 for observer in list(_OBSERVERS):
                     observer(self, iteration, synthetic)
+                if iteration % _DIVERGENCE_EVERY == 0:
+                    peak = _peak(synthetic)
+                    if peak > DIVERGENCE_FACTOR * start_peak:
+                        raise divergence_error(
+                            self, f"the learned parameters grew to max |value| = {peak:.3g} "
+                            f"by iteration {iteration} of {max_iter}, beyond "
+                            f"{DIVERGENCE_FACTOR:g} times their start", lr)
                 if progress is not None and (iteration % 10 == 0 or iteration == max_iter):
                     flush()
                     progress.update(iteration - progress.n)
@@ -571,6 +584,18 @@ def _make_index(template, n):
     if kind == "period" and start is not None:
         return pd.period_range(start=start, periods=n, freq=freq, name=name)
     return pd.RangeIndex(n, name=name)
+
+
+#: updates between two checks of the learned parameters' size in the loop
+_DIVERGENCE_EVERY = 10
+
+
+def _peak(module):
+    """Largest magnitude among ``module``'s parameters (NaN if one is NaN: the loop's final
+    check reports those)."""
+    with torch.no_grad():
+        peaks = [p.detach().abs().max() for p in module.parameters() if p.numel()]
+    return float(torch.stack(peaks).max()) if peaks else 0.0
 
 
 def _get_rng_state():

@@ -198,6 +198,13 @@ def test_finite_blow_up_is_detected(digits):
         est.fit(*digits)
 
 
+def test_blow_up_is_caught_in_the_loop(digits):
+    # instance norm makes the matching scale-free: the loss stays finite as the data grow
+    est = make(skdd.classification.DMDistiller, lr=1e8, max_iter=1000, net_norm="instance")
+    with pytest.raises(FloatingPointError, match="grew to .* by iteration 10 of 1000"):
+        est.fit(*digits)
+
+
 @pytest.mark.parametrize("cls", _OPTIMISING, ids=_ids(_OPTIMISING))
 def test_blow_up_after_fit_every_distiller(cls, digits, series):
     est = make(cls)
