@@ -487,13 +487,30 @@ class BaseForecastDistiller(BaseDistiller):
             )
         return length, seq_len, pred_len
 
-    def _validate_fit_input(self, X, y=None):
-        self._check_window_params()
+    def fit(self, X, y=None):
+        """Learn the synthetic series from the training series ``X``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_timesteps, n_channels)
+            The training series (finite, within float32's range).
+        y : None
+            Ignored: forecasting distillers learn from ``X`` alone. A value other than
+            None (scikit-learn's tools pass one) gives a UserWarning.
+
+        Returns
+        -------
+        self
+        """
         if y is not None:
             warnings.warn(
                 f"{type(self).__name__}.fit ignores y: forecasting distillers learn from the "
                 "series X alone (put a target series in X as a channel).", UserWarning,
-                stacklevel=3)
+                stacklevel=2)
+        return super().fit(X, None)
+
+    def _validate_fit_input(self, X, y=None):
+        self._check_window_params()
         if isinstance(X, pd.Series):
             X = X.to_frame()
         ndim = X.ndim if hasattr(X, "ndim") else np.ndim(X)
@@ -594,7 +611,7 @@ def _peak(module):
     """Largest magnitude among ``module``'s parameters (NaN if one is NaN: the loop's final
     check reports those)."""
     with torch.no_grad():
-        peaks = [p.detach().abs().max() for p in module.parameters() if p.numel()]
+        peaks = [p.detach().abs().max().float() for p in module.parameters() if p.numel()]
     return float(torch.stack(peaks).max()) if peaks else 0.0
 
 
