@@ -316,7 +316,7 @@ class BaseDistiller(BaseEstimator):
         losses = []
         start = 0
         if checkpoint is not None and checkpoint.exists():
-            state = checkpoint.load()
+            state = checkpoint.load(_Checkpoint.LOOP_KEYS)
             try:
                 synthetic.load_state_dict(state["synthetic"])
                 opt.load_state_dict(state["optimizer"])
@@ -672,9 +672,9 @@ class _Checkpoint:
     def exists(self):
         return self.path.exists()
 
-    #: what every checkpoint holds
-    _KEYS = ("synthetic", "optimizer", "scheduler", "state_modules", "rng", "loss_curve",
-             "iteration", "fingerprint")
+    #: what a checkpoint of :meth:`BaseDistiller._optimize` holds
+    LOOP_KEYS = ("synthetic", "optimizer", "scheduler", "state_modules", "rng", "loss_curve",
+                 "iteration")
 
     def corrupted(self, detail):
         """The error for a checkpoint that cannot be resumed from."""
@@ -683,14 +683,16 @@ class _Checkpoint:
             f"({detail}); delete the file (e.g. os.remove({str(self.path)!r})) to start the "
             "fit afresh, or choose another checkpoint_path.")
 
-    def load(self):
+    def load(self, keys=()):
+        """The saved state; a file that cannot be read, or that lacks one of ``keys`` or the
+        fingerprint, raises :meth:`corrupted`'s error; one of another fit ValueError."""
         try:
             state = torch.load(self.path, map_location="cpu", weights_only=True)
         except Exception as exc:
             raise self.corrupted(f"it could not be read: {type(exc).__name__}: {exc}") from exc
         if not isinstance(state, dict):
             raise self.corrupted(f"it holds a {type(state).__name__}, not a checkpoint")
-        missing = [k for k in self._KEYS if k not in state]
+        missing = [k for k in (*keys, "fingerprint") if k not in state]
         if missing:
             raise self.corrupted(f"it lacks {missing}")
         if state.get("fingerprint") != self.fingerprint:
