@@ -102,6 +102,13 @@ def test_resolve_device_rejects_with_accepted_values(device):
         resolve_device(device)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available")
+def test_resolve_device_rejects_an_absent_gpu_index():
+    with pytest.raises(ValueError, match="CUDA device"):
+        resolve_device(f"cuda:{torch.cuda.device_count()}")
+    assert resolve_device("cuda:0").type == "cuda"
+
+
 def test_resolve_device_accepts():
     assert resolve_device("cpu").type == "cpu"
     assert resolve_device(None).type in ("cpu", "cuda")
@@ -249,6 +256,20 @@ def test_float32_overflow_generative():
     for est in (TimeVQVAE(), NeuralMapper()):
         with pytest.raises(ValueError, match="beyond float32's range"):
             est.fit(X)
+
+
+@pytest.mark.parametrize("cls", _OPTIMISING, ids=_ids(_OPTIMISING))
+@pytest.mark.parametrize("scale", [1e37, 1e-30])
+def test_extreme_but_valid_scales_fit(cls, scale, digits, series):
+    # float32 sums overflow near 1e38 and squares underflow below 1e-19: the
+    # standardisation falls back to float64 statistics there
+    data = list(data_for(cls, digits, series))
+    data[0] = np.asarray(data[0], dtype=np.float64) * scale
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = make(cls).fit(*data)
+    ratio = np.abs(est.X_syn_).max() / np.abs(data[0]).max()
+    assert np.isfinite(est.X_syn_).all() and 0.1 < ratio < 10
 
 
 def test_random_subset_keeps_float64():

@@ -219,9 +219,15 @@ def channel_scaling(X, axes, dtype=np.float64):
             else std64)
     constant = ~((std64 > CONSTANT_TOLERANCE * peak)
                  & (std64 >= float(np.finfo(np.float32).tiny)))
-    mean = X.mean(axis=axes, keepdims=True, dtype=dtype)
-    std = X.std(axis=axes, keepdims=True, dtype=dtype)
-    std = np.where(np.isfinite(std), std, std64.astype(dtype))
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        mean = X.mean(axis=axes, keepdims=True, dtype=dtype)
+        std = X.std(axis=axes, keepdims=True, dtype=dtype)
+    # near float32's limits its sums overflow and its squares underflow: where the
+    # statistics in ``dtype`` are off, the float64 ones are used
+    mean = np.where(np.isfinite(mean), mean,
+                    X.mean(axis=axes, keepdims=True, dtype=np.float64).astype(dtype))
+    std = np.where(np.abs(std.astype(np.float64) - std64) <= 1e-3 * std64, std,
+                   std64.astype(dtype))
     scale = np.where(constant, np.ones((), dtype=dtype), std)
     return mean, scale, constant
 
