@@ -163,7 +163,7 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
             what = (f"a FrozenEstimator of {type(inner).__name__}"
                     if isinstance(gen, FrozenEstimator) else type(gen).__name__)
             raise ValueError(f"generator must be None, a TimeVQVAE or a FrozenEstimator of a "
-                            f"fitted TimeVQVAE, got {what}.")
+                             f"fitted TimeVQVAE, got {what}.")
 
     def _config(self):
         self._check_generator()
