@@ -29,7 +29,7 @@ PER_SEED_FIELDS = {
     "theorem1": ("records",),
 }
 # Fields that describe where a run was made: equal across the runs, they stay one value;
-# otherwise (the seeds ran on different machines, e.g. in different sessions) the merged
+# otherwise (the seeds ran on different machines or at different times) the merged
 # field lists each seed's value.
 PER_SEED_WHEN_DIFFERENT = ("machine",)
 

@@ -35,13 +35,13 @@ _OBJECTIVES = ("dc", "dm", "tm")
 # their papers' code (SGD, momentum 0.5); TM's was chosen on a validation split of digits.
 _DEFAULT_LR = {"dc": 0.1, "dm": 1.0, "tm": 100.0}
 # On series, DC's input gradient is 40-370 times larger relative to the sample than on
-# MNIST (docs/results/classify/diagnosis/dc_step_size.py), and 0.1 moves a sample by more
+# MNIST (docs/results/diagnostics/dc_step_size.py), and 0.1 moves a sample by more
 # than half its norm in one step; this rate was chosen by 5-fold cross-validation on the
-# training splits of three UCR sets (docs/classification.md, session 10). TM's pixel rate
-# 100 takes series to 3.5-179 times the real standard deviation even with the experts of
-# session 11 (docs/results/classify/diagnosis/tm_step_size.py); 1 keeps them at 1.0-2.1
-# times, and 1 won the 5-fold cross-validation of 0.1 / 1 / 10 on the training splits of
-# the three UCR sets on every set (docs/classification.md, session 12).
+# training splits of three UCR sets (docs/classification.md). TM's pixel rate 100 takes
+# series to 3.5-179 times the real standard deviation even with small-batch experts
+# (docs/results/diagnostics/tm_step_size.py); 1 keeps them at 1.0-2.1 times, and 1 won
+# the 5-fold cross-validation of 0.1 / 1 / 10 on the training splits of the three UCR
+# sets on every set (docs/classification.md).
 _DEFAULT_LR_SERIES = {"dc": 0.003, "tm": 1.0}
 _DEFAULT_MAX_ITER = {"dc": 200, "dm": 1000, "tm": 500}
 # MTT's expert minibatch, made smaller on small training sets (``expert_batch_size``)
@@ -614,7 +614,7 @@ class FreDDistiller(_MatchingDistiller):
         (default ``D // 4``: 4 instances per budget sample). On short series at larger
         budgets fewer, sharper instances can do better (``D // 2`` on ItalyPowerDemand at
         ipc 5); choose ``k`` on the training data, e.g. with the benchmark's
-        ``--eval-split cv`` (docs/benchmarks.md).
+        ``--eval-split cv`` (docs/results_classification.md).
     mask : {{"shared", "class"}}, default="shared"
         One explained-variance mask shared by all classes, or FreD's per-class masks
         (see :meth:`skdd.parametrization.DCTDomain.from_data`: per-class masks let a

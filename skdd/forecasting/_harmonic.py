@@ -44,8 +44,9 @@ class HarmonicDistiller(BaseForecastDistiller):
     (started at ``inner_lr``), as trajectory matching does; the Fourier parametrization and
     the harmonic loss stay.
 
-    Defaults were chosen on the ETTh1 validation split (DLinear evaluation, 3 seeds); the
-    search is in docs/benchmarks.md.
+    Defaults were chosen on the ETTh1 validation split (DLinear evaluation, 3 seeds);
+    docs/results_forecasting.md compares them with their variants on every evaluation
+    model.
 
     Parameters
     ----------
@@ -70,7 +71,7 @@ class HarmonicDistiller(BaseForecastDistiller):
         subsequences (per channel, RMS 1 over the frequencies), so that frequencies where
         the data has little energy move little; or the same step for every coefficient.
         On the ETTh1 validation split "amplitude" gives 0.668 ± 0.006 against 0.686 ±
-        0.026 (DLinear MSE, docs/benchmarks.md).
+        0.026 (DLinear MSE, docs/results_forecasting.md).
     seq_len, pred_len : int, default=96
         Window sizes; ``length >= seq_len + pred_len + 1``.
     max_iter : int, default=300

@@ -185,7 +185,7 @@ class TrainingRecipe:
 
 # Recipes for a synthetic series (a few hundred windows): a fixed number of epochs with
 # a constant learning rate, no real data involved. Chosen once on the ETTh1 validation split
-# with random 384-step train segments (3 seeds; grid lr x epochs in docs/benchmarks.md) and
+# with random 384-step train segments (3 seeds; grid lr x epochs in docs/forecasting.md) and
 # used for every method and dataset alike. Small sets overfit fast: validation MSE rises
 # with more epochs for every model.
 SYNTHETIC_RECIPES = {
