@@ -486,7 +486,9 @@ def _progress(verbose, start, total, desc):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=start, desc=desc, leave=True, dynamic_ncols=True)
+    # leave=None: the bar stays when it is the only one, and clears when it runs under an
+    # enclosing bar (the benchmark runner's bar over its runs)
+    return tqdm(total=total, initial=start, desc=desc, leave=None, dynamic_ncols=True)
 
 
 #: A long loop also saves its checkpoint once this many wall-clock seconds have passed
