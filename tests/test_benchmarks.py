@@ -494,3 +494,21 @@ def test_no_progress_bars_when_stderr_is_not_a_terminal(capsys):
     assert main(_TINY_FORECAST) == 0
     captured = capsys.readouterr()
     assert "%|" not in captured.err and "MSE" in captured.out
+
+
+def test_task_bars_count_rows_times_seeds(capsys):
+    from tqdm import tqdm
+
+    from skdd.benchmarks._progress import task_progress, track
+
+    assert list(track([0, 1], None, "silent")) == [0, 1]
+    assert capsys.readouterr().err == ""
+    assert list(track([0, 1, 2], True, "one row")) == [0, 1, 2]
+    assert "one row" in capsys.readouterr().err
+    # an enclosing task (the demo) spans every row's seeds with one bar
+    with task_progress(True, 4, "two rows") as bar:
+        for row in ("a", "b"):
+            for _ in track([0, 1], bar, row):
+                pass
+        assert isinstance(bar, tqdm) and bar.n == 4
+    assert "4/4" in capsys.readouterr().err

@@ -179,8 +179,8 @@ def build_parser():
     f.add_argument("--cache-dir", default=None, help=_CACHE_HELP)
 
     d = add("demo", "the embedded default: distil a generated seasonal series with each "
-                    "forecasting distiller, train the evaluation models on it and compare "
-                    "with full data", parents=[common])
+                    "forecasting distiller, train the evaluation models on each synthetic "
+                    "series and compare with full data", parents=[common])
     d.add_argument("--seeds", type=_int_list, default="0,1,2", help=_SEEDS_HELP)
     d.add_argument("--eval", type=_choice_list(eval_models), default="dlinear",
                    metavar="MODELS",
@@ -208,7 +208,8 @@ def build_parser():
                         "home, or a path to one")
     t.add_argument("--distiller", type=_choice(FORECAST_DISTILLERS), default="hdt",
                    help=f"forecasting distiller: {_names(FORECAST_DISTILLERS)}")
-    t.add_argument("--seeds", type=_int_list, default="0,1,2", help=_SEEDS_HELP)
+    t.add_argument("--seeds", type=_int_list, default="0,1,2",
+                   help="comma-separated seeds; each seed is one distillation run")
     t.add_argument("--every", type=int, default=10, help="record every N updates")
     t.add_argument("--max-lag", type=int, default=96,
                    help="largest lag K of the autocorrelation gap")
@@ -270,7 +271,9 @@ def build_parser():
     p.add_argument("--dataset", type=_choice(fidelity_datasets), default="GunPoint",
                    help=f"{_names(fidelity_datasets)} (UCR/UEA sets ship with sktime; ETT: "
                         "windows of length 96)")
-    p.add_argument("--seeds", type=_int_list, default="0,1,2", help=_SEEDS_HELP)
+    p.add_argument("--seeds", type=_int_list, default="0,1,2",
+                   help="comma-separated seeds; each seed trains the generator and the mapper "
+                        "and draws the evaluation features")
     p.add_argument("--preset", choices=["cpu", "paper"], default="cpu",
                    help="size and schedule of the generator and the mapper")
     p.add_argument("--draws", type=int, default=3, help="sample draws averaged per seed")
