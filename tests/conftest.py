@@ -1,6 +1,5 @@
 """Shared fixtures: the real-data home and a few small generated series."""
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -44,33 +43,3 @@ def small_series():
     x = np.sin(2 * np.pi * t / 24 + phase) + 0.5 * np.sin(2 * np.pi * t / 7 + phase)
     return x + 0.001 * t + 0.1 * rng.standard_normal((400, 3))
 
-
-@pytest.fixture(scope="session", autouse=True)
-def _sktime_warning_filters_stay_scoped():
-    """Keep the warning filters of the test configuration (pyproject's filterwarnings) in
-    force in tests that use sktime.
-
-    sktime's ``_SuppressWarningPattern`` (used around every forecasting-horizon frequency
-    change) ends with a global ``filterwarnings("default", category=FutureWarning)``, which
-    outranks the configured filters for the rest of the test. Here it restores the filters
-    it found instead. Without sktime, nothing is done.
-    """
-    try:
-        from sktime.utils.warnings import _SuppressWarningPattern as cls
-    except ImportError:
-        yield
-        return
-
-    def __enter__(self):
-        self._skdd_scope = warnings.catch_warnings()
-        self._skdd_scope.__enter__()
-        warnings.filterwarnings("ignore", category=self.warning_type,
-                                message=self.message_pattern)
-
-    def __exit__(self, *exc_info):
-        self._skdd_scope.__exit__(*exc_info)
-
-    original = cls.__enter__, cls.__exit__
-    cls.__enter__, cls.__exit__ = __enter__, __exit__
-    yield
-    cls.__enter__, cls.__exit__ = original
