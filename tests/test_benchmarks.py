@@ -431,6 +431,9 @@ def test_help_follows_the_registry(capsys):
     (["demo", "--distillers", "random,nope"], "argument --distillers: invalid choice: 'nope'"),
     (["classify", "--distiller", "kd"], "argument --distiller: invalid choice: 'kd'"),
     (["classify", "--dataset", "cifar"], "argument --dataset: invalid choice: 'cifar'"),
+    (["classify", "--distiller", "dm", "--objective", "dc"],
+     "argument --objective: applies to --distiller fred only"),
+    (["classify", "--distiller", "full", "--soft-labels"], "argument --soft-labels: needs"),
     (["theorem1", "--distiller", "full"], "argument --distiller: invalid choice: 'full'"),
     (["fidelity", "--dataset", "mnist10k"], "argument --dataset: invalid choice: 'mnist10k'"),
     (["fidelity", "--distillers", "random,kd"], "argument --distillers: invalid choice: 'kd'"),
@@ -443,7 +446,6 @@ def test_an_unknown_name_is_a_usage_error(argv, message, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and err[0].startswith(f"usage: python -m skdd.benchmarks {argv[0]}")
     assert err[1].startswith(f"python -m skdd.benchmarks {argv[0]}: error: {message}")
-    assert "choose from" in err[1] or "expected" in err[1]
 
 
 def test_names_are_matched_case_insensitively():

@@ -332,7 +332,7 @@ def main(argv=None):
     progress = _show_progress(args)
     verbose = int(progress)
     if args.task == "classify":
-        return _classify_main(args, progress)
+        return _classify_main(parser, args, progress)
     if args.task == "theorem1":
         from ._theorem1 import format_theorem1_table, run_theorem1_check
 
@@ -406,8 +406,16 @@ def _write_json(result, path):
         print(f"wrote {path}")
 
 
-def _classify_main(args, progress):
+def _classify_main(parser, args, progress):
     from ._classify import format_classify_table, run_classify_benchmark
+
+    parser = parser.task_parsers["classify"]
+    if args.objective is not None and args.distiller != "fred":
+        parser.error(f"argument --objective: applies to --distiller fred only, not "
+                     f"{args.distiller!r}")
+    if args.soft_labels and args.distiller == "full":
+        parser.error("argument --soft-labels: needs a distiller with a teacher (e.g. cfm, "
+                     "sre2l), not 'full'")
 
     result = run_classify_benchmark(
         args.dataset, args.distiller, ipc=args.ipc, objective=args.objective, seeds=args.seeds,
