@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from skdd import HarmonicDistiller  # noqa: E402
-from skdd.classification import RandomDistiller  # noqa: E402
+from skdd.classification import RandomPerClassDistiller  # noqa: E402
 from skdd.datasets import load_digits_images, make_seasonal_series  # noqa: E402
 from skdd.plotting import (plot_loss_curve, plot_prototypes, plot_series,  # noqa: E402
                            plot_spectrum)
@@ -55,7 +55,7 @@ def main(argv=None):
 
     # a classification distiller: 5 random digits per class
     X, _, y, _ = load_digits_images()
-    X_syn, y_syn = RandomDistiller(ipc=5, random_state=0).fit_resample(X, y)
+    X_syn, y_syn = RandomPerClassDistiller(ipc=5, random_state=0).fit_resample(X, y)
     ax = plot_prototypes(X_syn, y_syn)
     paths.append(out / "prototypes.png")
     ax.figure.savefig(paths[-1], dpi=110)
@@ -66,7 +66,7 @@ def main(argv=None):
     labels = np.repeat(["slow", "fast"], 20)
     period = np.where(labels == "slow", 16, 6)[:, None]
     waves = np.sin(2 * np.pi * t / period)[:, None, :] + 0.2 * rng.standard_normal((40, 1, 64))
-    W_syn, w_syn = RandomDistiller(ipc=3, random_state=0).fit_resample(waves, labels)
+    W_syn, w_syn = RandomPerClassDistiller(ipc=3, random_state=0).fit_resample(waves, labels)
     ax = plot_prototypes(W_syn, w_syn)
     paths.append(out / "series_prototypes.png")
     ax.figure.savefig(paths[-1], dpi=110)

@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 
 from skdd import DistilledClassifier, DistilledRegressor, load_distilled
-from skdd.classification import RandomDistiller
+from skdd.classification import RandomPerClassDistiller
 from skdd.compose import RandomSubsetDistiller
 
 
@@ -32,7 +32,7 @@ def main(argv=None):
     X_train, X_test, y_train, y_test = train_test_split(X / 16.0, y, test_size=0.25,
                                                         random_state=0, stratify=y)
     with tempfile.TemporaryDirectory() as cache:
-        clf = DistilledClassifier(RandomDistiller(ipc=5, random_state=0),
+        clf = DistilledClassifier(RandomPerClassDistiller(ipc=5, random_state=0),
                                   LogisticRegression(max_iter=1000), memory=cache)
         grid = {"distiller__ipc": [1, 5, 10, 20] if args.full else [1, 10],
                 "estimator__C": [0.1, 1.0, 10.0] if args.full else [0.1, 1.0]}

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from sklearn.model_selection import GridSearchCV
 
-from skdd import DistilledClassifier, RandomDistiller
-from skdd.classification import RandomDistiller as ClassRandomDistiller
+from skdd import DistilledClassifier, RandomSegmentDistiller
+from skdd.classification import RandomPerClassDistiller
 from skdd.datasets import load_digits_images, make_seasonal_series
 from skdd.forecasting import evaluate_forecaster, make_windows
 from skdd.skorch import make_convnet_classifier, make_forecasting_net
@@ -35,8 +35,8 @@ def main(argv=None):
     with torch_threads(None):  # skdd's thread default (SKDD_NUM_THREADS or 1)
         series = make_seasonal_series(3000, 3, random_state=0).astype(np.float32)
         train, test = series[:2400], series[2400:]
-        synthetic = RandomDistiller(length=384, seq_len=96, pred_len=24,
-                                    random_state=0).fit_resample(train)
+        synthetic = RandomSegmentDistiller(length=384, seq_len=96, pred_len=24,
+                                           random_state=0).fit_resample(train)
         X_syn, Y_syn = make_windows(synthetic, seq_len=96, pred_len=24)
         net = make_forecasting_net("dlinear", seq_len=96, pred_len=24, n_channels=3)
         search = GridSearchCV(net, {"lr": [1e-3, 1e-2], "max_epochs": [20, 40] if args.full
@@ -50,7 +50,7 @@ def main(argv=None):
         convnet = make_convnet_classifier(1, 10, (8, 8), model_kwargs={"width": 64, "depth": 2},
                                           max_epochs=150 if args.full else 40, batch_size=100,
                                           lr=0.05)
-        clf = DistilledClassifier(ClassRandomDistiller(ipc=10, random_state=0), convnet)
+        clf = DistilledClassifier(RandomPerClassDistiller(ipc=10, random_state=0), convnet)
         clf.fit(X, y)
         print(f"ConvNet (skorch) trained on {clf.n_synthetic_} distilled digits: real test "
               f"accuracy {clf.score(X_test, y_test):.3f}")

@@ -23,7 +23,7 @@ from sktime.forecasting.model_selection import ForecastingGridSearchCV
 from sktime.performance_metrics.forecasting import MeanSquaredError
 from sktime.split import ExpandingWindowSplitter
 
-from skdd import HarmonicDistiller, RandomDistiller
+from skdd import HarmonicDistiller, RandomSegmentDistiller
 from skdd.datasets import load_ett, make_seasonal_series
 from skdd.sktime import DistilledForecaster, DistillerTransformer, NeuralForecaster
 
@@ -62,7 +62,8 @@ def main(argv=None):
                             n_harmonics=24, max_iter=300 if args.full else 20,
                             n_experts=2 if args.full else 1, expert_epochs=3,
                             n_subsequences=8, device="cpu", random_state=0)
-    random = RandomDistiller(length=length, seq_len=seq_len, pred_len=pred_len, random_state=0)
+    random = RandomSegmentDistiller(length=length, seq_len=seq_len, pred_len=pred_len,
+                                    random_state=0)
     ltsf = LTSFDLinearForecaster(seq_len=seq_len, pred_len=pred_len, num_epochs=20,
                                  batch_size=32, in_channels=y.shape[1])
     candidates = {

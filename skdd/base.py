@@ -28,8 +28,8 @@ from .utils import (channel_scaling, check_float32_range, check_folder, check_ou
                     check_positive_int, check_verbose, resolve_device, resolve_n_threads,
                     seeded, torch_threads)
 
-__all__ = ["BaseDistiller", "BaseForecastDistiller", "observe_optimization",
-           "DIVERGENCE_FACTOR", "check_run_params"]
+__all__ = ["BaseDistiller", "BaseForecastDistiller", "LabelledSamplerMixin",
+           "observe_optimization", "DIVERGENCE_FACTOR", "check_run_params"]
 
 # Parameters that change how a fit is run or reported but not what it computes; they
 # are left out of a checkpoint's fingerprint so a resumed fit may change them.
@@ -567,6 +567,42 @@ class BaseForecastDistiller(BaseDistiller):
                 "channel_names": None if names is None else [str(n) for n in names]}
 
 
+
+class LabelledSamplerMixin:
+    """``fit_resample`` of distillers of labelled rows: ``(X_syn, y_syn)`` in the
+    containers of the input, as imbalanced-learn's samplers return them.
+
+    A DataFrame ``X`` gives a DataFrame ``X_syn`` with the same columns (and a fresh
+    ``RangeIndex``: synthetic rows have no place in the input's index); a Series ``y``
+    gives a Series ``y_syn`` with the same name and dtype, a DataFrame ``y`` a DataFrame
+    with the same columns. Arrays (images and series ``(n, C, ...)`` included) give
+    arrays. The fitted attributes ``X_syn_`` and ``y_syn_`` stay NumPy arrays.
+    """
+
+    def fit_resample(self, X, y):
+        """Fit, then return the synthetic set ``(X_syn, y_syn)`` (the imbalanced-learn
+        sampler protocol), in the containers of ``X`` and ``y``."""
+        X_syn, y_syn = self.fit(X, y)._synthetic_output()
+        return _like_input(X_syn, X), _like_input(y_syn, y)
+
+    def _synthetic_output(self):
+        check_is_fitted(self, "X_syn_")
+        return self.X_syn_.copy(), self.y_syn_.copy()
+
+
+def _like_input(values, template):
+    """``values`` in the pandas container of ``template`` (a DataFrame keeps its columns, a
+    Series its name and dtype); ``values`` itself when ``template`` is not pandas."""
+    if isinstance(template, pd.Series) and values.ndim == 1:
+        out = pd.Series(values, name=template.name)
+        with contextlib.suppress(TypeError, ValueError):
+            out = out.astype(template.dtype)
+        return out
+    if isinstance(template, pd.DataFrame) and values.ndim == 2 \
+            and values.shape[1] == template.shape[1]:
+        return pd.DataFrame(values, columns=template.columns)
+    return values
+
 # ----------------------------------------------------------------------------------
 def data_fingerprint(*arrays):
     """A short hash identifying training arrays (used to match checkpoints to data)."""
@@ -633,7 +669,9 @@ def _progress(verbose, start, total, desc):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=start, desc=desc, leave=True, dynamic_ncols=True)
+    # leave=None: the bar stays when it is the only one, and clears when it runs under an
+    # enclosing bar (the benchmark runner's bar over its runs)
+    return tqdm(total=total, initial=start, desc=desc, leave=None, dynamic_ncols=True)
 
 
 #: A long loop also saves its checkpoint once this many wall-clock seconds have passed

@@ -27,7 +27,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
-from .base import BaseDistiller, BaseForecastDistiller
+from .base import BaseDistiller, BaseForecastDistiller, LabelledSamplerMixin
 from .utils import check_positive_int
 
 __all__ = ["DistilledClassifier", "DistilledRegressor", "RandomSubsetDistiller"]
@@ -152,7 +152,7 @@ class DistilledClassifier(ClassifierMixin, _BaseDistilledEstimator):
     ----------
     distiller : labelled skdd distiller
         Anything with ``fit_resample(X, y) -> (X_syn, y_syn)`` that returns every class
-        of ``y``, e.g. :class:`skdd.classification.RandomDistiller`.
+        of ``y``, e.g. :class:`skdd.classification.RandomPerClassDistiller`.
     estimator : scikit-learn classifier
         Trained on the synthetic set (a skorch net from :mod:`skdd.skorch` works too).
     memory : None, str or joblib.Memory, default=None
@@ -178,9 +178,9 @@ class DistilledClassifier(ClassifierMixin, _BaseDistilledEstimator):
     >>> from sklearn.datasets import load_iris
     >>> from sklearn.linear_model import LogisticRegression
     >>> from skdd import DistilledClassifier
-    >>> from skdd.classification import RandomDistiller
+    >>> from skdd.classification import RandomPerClassDistiller
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = DistilledClassifier(RandomDistiller(ipc=5, random_state=0),
+    >>> clf = DistilledClassifier(RandomPerClassDistiller(ipc=5, random_state=0),
     ...                           LogisticRegression()).fit(X, y)
     >>> clf.n_synthetic_, clf.classes_.tolist()
     (15, [0, 1, 2])
@@ -270,7 +270,7 @@ class DistilledRegressor(RegressorMixin, _BaseDistilledEstimator):
         return tags
 
 
-class RandomSubsetDistiller(BaseDistiller):
+class RandomSubsetDistiller(LabelledSamplerMixin, BaseDistiller):
     """A uniform random subset of ``n_samples`` rows: the baseline for regression.
 
     The regression counterpart of the random baselines (Random for forecasting and
@@ -347,10 +347,6 @@ class RandomSubsetDistiller(BaseDistiller):
         self.y_syn_ = y[self.indices_]
         self.loss_curve_ = np.zeros(0)
         self.n_iter_ = 0
-
-    def _synthetic_output(self):
-        check_is_fitted(self, "X_syn_")
-        return self.X_syn_.copy(), self.y_syn_.copy()
 
     def _distilled_arrays(self):
         return {"X_syn": self.X_syn_, "y_syn": self.y_syn_, "indices": self.indices_}

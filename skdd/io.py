@@ -97,9 +97,9 @@ def save_distilled(estimator, path):
     Examples
     --------
     >>> import tempfile, os
-    >>> from skdd import RandomDistiller, load_distilled
+    >>> from skdd import RandomSegmentDistiller, load_distilled
     >>> from skdd.datasets import make_seasonal_series
-    >>> d = RandomDistiller(length=48, seq_len=12, pred_len=12, random_state=0)
+    >>> d = RandomSegmentDistiller(length=48, seq_len=12, pred_len=12, random_state=0)
     >>> d = d.fit(make_seasonal_series(300, 2, random_state=0))
     >>> p = d.save_distilled(os.path.join(tempfile.mkdtemp(), "syn.npz"))
     >>> load_distilled(p).X_syn.shape

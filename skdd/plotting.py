@@ -69,7 +69,7 @@ def plot_series(real, synthetic, *, channel=0, real_start=0, real_length=None, a
     channel : int or str, default=0
         Channel index, or column name for DataFrames.
     real_start : int, default=0
-        First real time step shown (e.g. ``RandomDistiller.start_``).
+        First real time step shown (e.g. ``RandomSegmentDistiller.start_``).
     real_length : int, optional
         Real time steps shown (default M, the synthetic length).
     ax : matplotlib Axes, optional
@@ -82,11 +82,11 @@ def plot_series(real, synthetic, *, channel=0, real_start=0, real_length=None, a
     --------
     >>> import matplotlib
     >>> matplotlib.use("Agg")
-    >>> from skdd import RandomDistiller
+    >>> from skdd import RandomSegmentDistiller
     >>> from skdd.datasets import make_seasonal_series
     >>> from skdd.plotting import plot_series
     >>> series = make_seasonal_series(500, 2, random_state=0)
-    >>> d = RandomDistiller(length=96, seq_len=24, pred_len=24, random_state=0).fit(series)
+    >>> d = RandomSegmentDistiller(length=96, seq_len=24, pred_len=24, random_state=0).fit(series)
     >>> ax = plot_series(series, d.X_syn_, real_start=d.start_)
     >>> len(ax.get_lines())
     2

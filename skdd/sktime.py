@@ -97,7 +97,7 @@ class DistilledForecaster(_DelegatedForecaster):
     Parameters
     ----------
     distiller : skdd forecasting distiller
-        E.g. :class:`skdd.HarmonicDistiller` or :class:`skdd.RandomDistiller`; its
+        E.g. :class:`skdd.HarmonicDistiller` or :class:`skdd.RandomSegmentDistiller`; its
         ``fit_resample(series)`` returns the synthetic series.
     forecaster : sktime forecaster
         Any forecaster that uses the data passed by ``update`` as context, e.g.
@@ -117,11 +117,11 @@ class DistilledForecaster(_DelegatedForecaster):
     --------
     >>> from sktime.datasets import load_airline
     >>> from sktime.forecasting.naive import NaiveForecaster
-    >>> from skdd import RandomDistiller
+    >>> from skdd import RandomSegmentDistiller
     >>> from skdd.sktime import DistilledForecaster
     >>> y = load_airline()
-    >>> f = DistilledForecaster(RandomDistiller(length=36, seq_len=12, pred_len=12,
-    ...                                         random_state=0),
+    >>> f = DistilledForecaster(RandomSegmentDistiller(length=36, seq_len=12, pred_len=12,
+    ...                                                random_state=0),
     ...                         NaiveForecaster(strategy="last")).fit(y, fh=[1, 2, 3])
     >>> f.synthetic_.shape
     (36, 1)
@@ -195,12 +195,12 @@ class DistilledForecaster(_DelegatedForecaster):
         """
         from sktime.forecasting.naive import NaiveForecaster
 
-        from .forecasting import RandomDistiller
+        from .forecasting import RandomSegmentDistiller
 
         return [
-            {"distiller": RandomDistiller(length=6, seq_len=3, pred_len=3, random_state=0),
+            {"distiller": RandomSegmentDistiller(length=6, seq_len=3, pred_len=3, random_state=0),
              "forecaster": NaiveForecaster()},
-            {"distiller": RandomDistiller(length=8, seq_len=4, pred_len=4, random_state=1),
+            {"distiller": RandomSegmentDistiller(length=8, seq_len=4, pred_len=4, random_state=1),
              "forecaster": NaiveForecaster(strategy="drift")},
         ]
 
@@ -226,12 +226,12 @@ class DistillerTransformer(BaseTransformer):
 
     Examples
     --------
-    >>> from skdd import RandomDistiller
+    >>> from skdd import RandomSegmentDistiller
     >>> from skdd.datasets import make_seasonal_series
     >>> from skdd.sktime import DistillerTransformer
     >>> series = make_seasonal_series(200, 2, random_state=0, as_frame=True)
-    >>> t = DistillerTransformer(RandomDistiller(length=48, seq_len=12, pred_len=12,
-    ...                                          random_state=0))
+    >>> t = DistillerTransformer(RandomSegmentDistiller(length=48, seq_len=12, pred_len=12,
+    ...                                                 random_state=0))
     >>> t.fit_transform(series).shape
     (48, 2)
     """
@@ -285,10 +285,12 @@ class DistillerTransformer(BaseTransformer):
         -------
         list of dict
         """
-        from .forecasting import RandomDistiller
+        from .forecasting import RandomSegmentDistiller
 
-        return [{"distiller": RandomDistiller(length=6, seq_len=3, pred_len=3, random_state=0)},
-                {"distiller": RandomDistiller(length=5, seq_len=2, pred_len=2, random_state=1)}]
+        return [{"distiller": RandomSegmentDistiller(length=6, seq_len=3, pred_len=3,
+                                                     random_state=0)},
+                {"distiller": RandomSegmentDistiller(length=5, seq_len=2, pred_len=2,
+                                                     random_state=1)}]
 
 
 class NeuralForecaster(BaseForecaster):

@@ -42,3 +42,4 @@ def small_series():
     phase = rng.uniform(0, 2 * np.pi, size=(1, 3))
     x = np.sin(2 * np.pi * t / 24 + phase) + 0.5 * np.sin(2 * np.pi * t / 7 + phase)
     return x + 0.001 * t + 0.1 * rng.standard_normal((400, 3))
+

@@ -377,3 +377,140 @@ def test_command_line_turns_sigterm_into_an_interrupt_and_exits_130(monkeypatch,
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert "same --cache-dir to continue" in capsys.readouterr().err
+
+
+# -- the command line: help, usage errors, progress ----------------------------------------
+def _help(capsys, task):
+    with pytest.raises(SystemExit) as exc:
+        main([task, "--help"])
+    assert exc.value.code == 0
+    return " ".join(capsys.readouterr().out.split())  # one line, whatever the wrapping
+
+
+def test_help_lists_the_registered_names_and_the_defaults(capsys):
+    from skdd.benchmarks._registry import CLASSIFY_DISTILLERS
+    from skdd.datasets import UCR_BUNDLED_NAMES
+    from skdd.forecasting import SYNTHETIC_RECIPES
+
+    text = _help(capsys, "forecast")
+    for name in [*FORECAST_DISTILLERS, "full", *SYNTHETIC_RECIPES, "ETTh1", "ETTm2", "seasonal"]:
+        assert name in text
+    for default in ("(default: random)", "(default: ETTh1)", "(default: 384)",
+                    "(default: 0,1,2)", "(default: dlinear,itransformer,xpatch)",
+                    "(default: test)", "(default: auto)"):
+        assert default in text
+    assert "--quiet" in text
+    text = _help(capsys, "classify")
+    for name in [*CLASSIFY_DISTILLERS, "full", "mnist10k", "digits", *UCR_BUNDLED_NAMES]:
+        assert name in text
+    text = _help(capsys, "demo")
+    assert all(name in text for name in FORECAST_DISTILLERS)
+    assert "(default: random,hdt)" in text
+    text = _help(capsys, "fidelity")
+    assert all(name in text for name in [*CLASSIFY_DISTILLERS, "GunPoint", "ETTh1"])
+    assert "(default: GunPoint)" in text and "(default: None)" not in text
+
+
+def test_help_follows_the_registry(capsys):
+    register_forecast_distiller("toy-segment", FORECAST_DISTILLERS["random"])
+    try:
+        assert "toy-segment" in _help(capsys, "forecast")
+        assert "toy-segment" in _help(capsys, "demo")
+    finally:
+        del FORECAST_DISTILLERS["toy-segment"]
+    assert "toy-segment" not in _help(capsys, "forecast")
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["forecast", "--distiller", "nope"], "argument --distiller: invalid choice: 'nope'"),
+    (["forecast", "--eval", "dlinear,lstm"], "argument --eval: invalid choice: 'lstm'"),
+    (["forecast", "--dataset", "no-such-set", "--seeds", "0"],
+     "argument --dataset: invalid choice: 'no-such-set'"),
+    (["forecast", "--params", "{oops"], "argument --params: expected a JSON object"),
+    (["forecast", "--seeds", "0,x"], "argument --seeds: expected comma-separated integers"),
+    (["demo", "--distillers", "random,nope"], "argument --distillers: invalid choice: 'nope'"),
+    (["classify", "--distiller", "kd"], "argument --distiller: invalid choice: 'kd'"),
+    (["classify", "--dataset", "cifar"], "argument --dataset: invalid choice: 'cifar'"),
+    (["classify", "--distiller", "dm", "--objective", "dc"],
+     "argument --objective: applies to --distiller fred only"),
+    (["classify", "--distiller", "full", "--soft-labels"], "argument --soft-labels: needs"),
+    (["theorem1", "--distiller", "full"], "argument --distiller: invalid choice: 'full'"),
+    (["fidelity", "--dataset", "mnist10k"], "argument --dataset: invalid choice: 'mnist10k'"),
+    (["fidelity", "--distillers", "random,kd"], "argument --distillers: invalid choice: 'kd'"),
+    (["report", "--model", "lstm", "x.json"], "argument --model: invalid choice: 'lstm'"),
+])
+def test_an_unknown_name_is_a_usage_error(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and err[0].startswith(f"usage: python -m skdd.benchmarks {argv[0]}")
+    assert err[1].startswith(f"python -m skdd.benchmarks {argv[0]}: error: {message}")
+
+
+def test_names_are_matched_case_insensitively():
+    from skdd.benchmarks.__main__ import build_parser
+
+    args = build_parser().parse_args(["forecast", "--distiller", "HDT", "--eval", "DLinear",
+                                      "--dataset", "etth1", "--params", '{"lr": 0.1}'])
+    assert args.distiller == "hdt" and args.eval == ["dlinear"] and args.params == {"lr": 0.1}
+    args = build_parser().parse_args(["classify", "--dataset", "gunpoint"])
+    assert args.dataset == "GunPoint" and args.seeds == [0, 1, 2] and args.quiet is False
+
+
+def test_command_line_usage_error_has_no_traceback():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    proc = subprocess.run([sys.executable, "-m", "skdd.benchmarks", "forecast", "--distiller",
+                           "nope"], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 2
+    assert "error: argument --distiller: invalid choice: 'nope'" in proc.stderr
+
+
+_TINY_FORECAST = ["forecast", "--dataset", "seasonal", "--distiller", "mtt", "--length", "200",
+                  "--seq-len", "48", "--pred-len", "24", "--eval", "dlinear", "--seeds", "0,1",
+                  "--recipe", '{"epochs": 1}',
+                  "--params", '{"max_iter": 2, "n_experts": 1, "expert_epochs": 2}']
+
+
+def test_progress_bars_on_a_terminal(capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(_TINY_FORECAST) == 0
+    captured = capsys.readouterr()
+    # the runner's bar over the seeds, and the distiller's own loop bar under it
+    assert "forecast seasonal mtt" in captured.err and "2/2" in captured.err
+    assert "ForecastingMTTDistiller" in captured.err
+    assert "MSE" in captured.out and "%|" not in captured.out
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main([*_TINY_FORECAST, "--quiet"]) == 0
+    assert "%|" not in capsys.readouterr().err
+
+
+def test_no_progress_bars_when_stderr_is_not_a_terminal(capsys):
+    assert main(_TINY_FORECAST) == 0
+    captured = capsys.readouterr()
+    assert "%|" not in captured.err and "MSE" in captured.out
+
+
+def test_task_bars_count_rows_times_seeds(capsys):
+    from tqdm import tqdm
+
+    from skdd.benchmarks._progress import task_progress, track
+
+    assert list(track([0, 1], None, "silent")) == [0, 1]
+    assert capsys.readouterr().err == ""
+    assert list(track([0, 1, 2], True, "one row")) == [0, 1, 2]
+    assert "one row" in capsys.readouterr().err
+    # an enclosing task (the demo) spans every row's seeds with one bar
+    with task_progress(True, 4, "two rows") as bar:
+        for row in ("a", "b"):
+            for _ in track([0, 1], bar, row):
+                pass
+        assert isinstance(bar, tqdm) and bar.n == 4
+    assert "4/4" in capsys.readouterr().err

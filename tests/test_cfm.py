@@ -8,7 +8,7 @@ import torch
 from skdd.benchmarks._classify import run_classify_benchmark
 from skdd.classification import (
     CFMDistiller,
-    RandomDistiller,
+    RandomPerClassDistiller,
     SRe2LDistiller,
     augment_samples,
     evaluate_classifier,
@@ -322,7 +322,7 @@ def test_cfm_beats_random_on_digits(digits):
     X_train, X_test, y_train, y_test = digits
     cfm = CFMDistiller(ipc=1, max_iter=60, net_width=32, net_depth=2, random_state=0,
                        device="cpu").fit(X_train, y_train)
-    rnd = RandomDistiller(ipc=1, random_state=0).fit(X_train, y_train)
+    rnd = RandomPerClassDistiller(ipc=1, random_state=0).fit(X_train, y_train)
     kd = replace(get_recipe("convnet"), temperature=cfm.temperature)
     scores = {}
     for name, est, labels in [("random", rnd, rnd.y_syn_), ("cfm", cfm, cfm.y_syn_),

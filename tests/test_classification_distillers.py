@@ -8,7 +8,7 @@ from skdd.classification import (
     DCDistiller,
     DMDistiller,
     MTTDistiller,
-    RandomDistiller,
+    RandomPerClassDistiller,
     evaluate_classifier,
     fit_classifier,
 )
@@ -124,7 +124,7 @@ def test_series_and_tabular_input():
     dm = DMDistiller(ipc=2, max_iter=2, batch_real=4, random_state=0, device="cpu",
                      net_width=8, net_depth=2).fit(flat, y)
     assert dm.X_syn_.shape == (4, 32)
-    rnd = RandomDistiller(ipc=3, random_state=0).fit(flat, y)
+    rnd = RandomPerClassDistiller(ipc=3, random_state=0).fit(flat, y)
     assert rnd.X_syn_.shape == (6, 32)
     np.testing.assert_allclose(rnd.X_syn_, flat[rnd.indices_], rtol=1e-6)
 
@@ -137,7 +137,7 @@ def test_fred_beats_random_on_digits(digits):
                                 model_kwargs=dict(width=32, depth=2))
         return evaluate_classifier(net, X_test, y_test)["acc"]
 
-    rnd = accuracy(*RandomDistiller(ipc=1, random_state=0).fit_resample(X_train, y_train))
+    rnd = accuracy(*RandomPerClassDistiller(ipc=1, random_state=0).fit_resample(X_train, y_train))
     fred = FreDDistiller(ipc=1, objective="dm", n_coefficients=32, max_iter=100, lr=3.0,
                          net_width=32, net_depth=2, random_state=0, device="cpu")
     acc = accuracy(*fred.fit_resample(X_train, y_train))
@@ -244,10 +244,10 @@ def test_expert_cache_does_not_change_the_result(small_digits, tmp_path):
 
 # ----------------------------------------------------------------------------------
 # bad input
-@pytest.mark.parametrize("cls", [RandomDistiller, DMDistiller, FreDDistiller])
+@pytest.mark.parametrize("cls", [RandomPerClassDistiller, DMDistiller, FreDDistiller])
 def test_bad_input_is_rejected_clearly(small_digits, cls):
     X, y = small_digits
-    kw = {} if cls is RandomDistiller else dict(max_iter=1, device="cpu", **NET)
+    kw = {} if cls is RandomPerClassDistiller else dict(max_iter=1, device="cpu", **NET)
     with pytest.raises(ValueError, match="fewer than the budget"):
         cls(ipc=13, **kw).fit(X, y)
     with pytest.raises(ValueError, match="one class"):

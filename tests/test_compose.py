@@ -14,10 +14,10 @@ from skdd import load_distilled
 from skdd.compose import DistilledClassifier, DistilledRegressor, RandomSubsetDistiller
 
 try:
-    from skdd.classification import RandomDistiller as ClassRandom
+    from skdd.classification import RandomPerClassDistiller as ClassRandom
 except ImportError:  # the classification distillers are not there yet: a stand-in
     class ClassRandom(BaseEstimator):
-        """ipc random real samples per class (stand-in for skdd.classification.RandomDistiller)."""
+        """ipc random real samples per class (stand-in for RandomPerClassDistiller)."""
 
         def __init__(self, ipc=1, random_state=None, device="auto"):
             self.ipc = ipc
@@ -143,10 +143,10 @@ def test_classifier_rejects_bad_components(digits):
 
 
 def test_forecasting_distiller_is_refused_with_a_pointer(small_series):
-    from skdd import RandomDistiller
+    from skdd import RandomSegmentDistiller
 
     y = np.arange(len(small_series)) % 2
-    clf = DistilledClassifier(RandomDistiller(length=48, seq_len=12, pred_len=12),
+    clf = DistilledClassifier(RandomSegmentDistiller(length=48, seq_len=12, pred_len=12),
                               LogisticRegression())
     with pytest.raises(ValueError, match="DistilledForecaster"):
         clf.fit(small_series, y)
@@ -267,7 +267,7 @@ def test_imblearn_grid_over_distiller_ipc_and_memory(digits, tmp_path):
 
     X, y = digits
     pipe = make_pipeline(ClassRandom(random_state=0), LogisticRegression(max_iter=300))
-    step = pipe.steps[0][0]  # "randomdistiller"
+    step = pipe.steps[0][0]  # "randomperclassdistiller"
     grid = GridSearchCV(pipe, {f"{step}__ipc": [1, 10]}, cv=3).fit(X, y)
     assert list(grid.best_params_.values()) == [10]
 
@@ -286,3 +286,68 @@ def test_import_skdd_imports_no_optional_package():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+# -- pandas in, pandas out (the imbalanced-learn sampler convention) -----------------------
+def _labelled_distillers():
+    from skdd.classification import DMDistiller, RandomPerClassDistiller
+
+    return [RandomPerClassDistiller(ipc=3, random_state=0),
+            DMDistiller(ipc=2, max_iter=2, batch_real=8, net_width=8, net_depth=1,
+                        device="cpu", random_state=0),
+            RandomSubsetDistiller(n_samples=40, random_state=0)]
+
+
+@pytest.fixture
+def digit_frame(digits):
+    X, y = digits
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                      "nine"])
+    frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(X.shape[1])])
+    return frame, pd.Series(names[y], name="digit")
+
+
+@pytest.mark.parametrize("distiller", _labelled_distillers(),
+                         ids=lambda d: type(d).__name__)
+def test_fit_resample_returns_the_input_containers(distiller, digit_frame):
+    X, y = digit_frame
+    X_syn, y_syn = distiller.fit_resample(X, y)
+    assert isinstance(X_syn, pd.DataFrame) and list(X_syn.columns) == list(X.columns)
+    assert isinstance(y_syn, pd.Series) and y_syn.name == "digit" and y_syn.dtype == y.dtype
+    assert len(X_syn) == len(y_syn) == len(distiller.y_syn_)
+    assert set(y_syn) <= set(y)
+    # fitted attributes stay arrays; array input gives arrays
+    assert isinstance(distiller.X_syn_, np.ndarray)
+    X_arr, y_arr = distiller.fit_resample(X.to_numpy(), y.to_numpy())
+    assert isinstance(X_arr, np.ndarray) and isinstance(y_arr, np.ndarray)
+    np.testing.assert_array_equal(X_arr, X_syn.to_numpy())
+
+
+def test_fit_resample_keeps_series_input_as_arrays(digits):
+    from skdd.classification import RandomPerClassDistiller
+
+    X, y = digits
+    series = X.reshape(len(X), 1, -1)
+    X_syn, y_syn = RandomPerClassDistiller(ipc=2, random_state=0).fit_resample(
+        series, pd.Series(y, name="label"))
+    assert isinstance(X_syn, np.ndarray) and X_syn.shape == (20, 1, 64)
+    assert isinstance(y_syn, pd.Series) and y_syn.name == "label"
+
+
+@pytest.mark.parametrize("distiller", _labelled_distillers(),
+                         ids=lambda d: type(d).__name__)
+def test_imblearn_pipeline_on_frames_raises_no_feature_name_warning(distiller, digit_frame):
+    pytest.importorskip("imblearn")
+    import warnings
+
+    from imblearn.pipeline import make_pipeline
+
+    X, y = digit_frame
+    pipe = make_pipeline(distiller, LogisticRegression(max_iter=300))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pipe.fit(X[:400], y[:400])
+        pred = pipe.predict(X[400:])
+        pipe.score(X[400:], y[400:])
+    assert pred.shape == (len(X) - 400,) and set(pred) <= set(y)
+    assert list(pipe[-1].feature_names_in_) == list(X.columns)

@@ -5,20 +5,20 @@ Expected failures are listed here with the reason; there are none so far.
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skdd import HarmonicDistiller, RandomDistiller
+from skdd import HarmonicDistiller, RandomSegmentDistiller
 from skdd.classification import CFMDistiller, DCDistiller, DMDistiller, FreDDistiller
 from skdd.classification import SRe2LDistiller
-from skdd.classification import MTTDistiller as ClassMTTDistiller
-from skdd.classification import RandomDistiller as ClassRandomDistiller
-from skdd.forecasting import CondTSFDistiller, MTTDistiller
+from skdd.classification import MTTDistiller
+from skdd.classification import RandomPerClassDistiller
+from skdd.forecasting import CondTSFDistiller, ForecastingMTTDistiller
 
 # Small settings: the checks fit on 10-30 row arrays and must stay fast.
 _TINY = dict(length=8, seq_len=3, pred_len=3, max_iter=2, n_experts=1, expert_epochs=1,
              batch_size=4, device="cpu")
 ESTIMATORS = [
-    RandomDistiller(length=6, seq_len=3, pred_len=3),
+    RandomSegmentDistiller(length=6, seq_len=3, pred_len=3),
     HarmonicDistiller(n_harmonics=2, expert_steps=1, syn_steps=1, **_TINY),
-    MTTDistiller(syn_steps=1, expert_span=1, **_TINY),
+    ForecastingMTTDistiller(syn_steps=1, expert_span=1, **_TINY),
     CondTSFDistiller(syn_steps=1, expert_span=1, cond_every=1, **_TINY),
 ]
 # Classification distillers see the checks' 2-D tables as one-channel series of
@@ -27,10 +27,10 @@ ESTIMATORS = [
 _NET = dict(net_width=4, net_depth=1, net_norm="none", batch_real=4, max_iter=2, device="cpu")
 _TM = dict(n_experts=1, expert_epochs=1, syn_steps=1, expert_span=1)
 ESTIMATORS += [
-    ClassRandomDistiller(),
+    RandomPerClassDistiller(),
     DCDistiller(outer_loop=2, inner_loop=1, **_NET),
     DMDistiller(**_NET),
-    ClassMTTDistiller(**_TM, **_NET),
+    MTTDistiller(**_TM, **_NET),
     FreDDistiller(objective="dc", n_coefficients=1, outer_loop=2, inner_loop=1, **_NET),
     FreDDistiller(objective="dm", n_coefficients=1, **_NET),
     FreDDistiller(objective="tm", n_coefficients=1, **_TM, **_NET),

@@ -286,6 +286,35 @@ def test_mapper_reduces_l1_on_svq_reconstructions():
     assert nm.loss_curve_[-10:].mean() < nm.loss_curve_[:10].mean()
 
 
+def test_mapper_set_output_pandas_returns_frames_with_the_input_columns():
+    import pandas as pd
+
+    X, _ = _waves(12, T=24)
+    frame = pd.DataFrame(X[:, 0], columns=[f"t{i}" for i in range(24)],
+                         index=[f"series{i}" for i in range(12)])
+    nm = NeuralMapper(TimeVQVAE(**TINY), tau=1.0, max_iter=2, random_state=0, device="cpu")
+    assert nm.set_output(transform="pandas") is nm
+    out = nm.fit_transform(frame)
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == list(frame.columns)
+    assert list(out.index) == list(frame.index)
+    assert list(nm.get_feature_names_out()) == list(frame.columns)
+    mapped = nm.transform(frame)
+    assert isinstance(mapped, pd.DataFrame)
+    np.testing.assert_array_equal(mapped.to_numpy(), out.to_numpy())
+    # arrays get generated names; the default output is the array itself
+    assert list(nm.fit(X[:, 0]).transform(X[:2, 0]).columns) == [f"x{i}" for i in range(24)]
+    plain = nm.set_output(transform="default").fit(frame).transform(frame)
+    assert isinstance(plain, np.ndarray)
+    np.testing.assert_array_equal(plain, mapped.to_numpy())
+    # 3-D series have no tabular form
+    nm.fit(X)
+    assert isinstance(nm.transform(X[:2]), np.ndarray)
+    with pytest.raises(ValueError, match="3-D series"):
+        nm.get_feature_names_out()
+    with pytest.raises(ValueError, match="3-D series"):
+        nm.set_output(transform="pandas").transform(X[:2])
+
+
 # -- scikit-learn compatibility -----------------------------------------------------------
 EXPECTED_FAILURES = {}
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from skdd import RandomDistiller
+from skdd import RandomSegmentDistiller
 from skdd.forecasting import TrainingRecipe, evaluate_forecaster, fit_forecaster
 from _toy import WindowMomentDistiller
 
@@ -17,7 +17,7 @@ def test_auto_device_picks_cuda_and_attributes_stay_numpy(small_series):
     assert isinstance(d.X_syn_, np.ndarray) and isinstance(d.loss_curve_, np.ndarray)
     again = WindowMomentDistiller(random_state=0, device="cuda").fit(small_series)
     np.testing.assert_allclose(d.X_syn_, again.X_syn_)
-    assert RandomDistiller(length=64, seq_len=16, pred_len=8, random_state=0).fit(
+    assert RandomSegmentDistiller(length=64, seq_len=16, pred_len=8, random_state=0).fit(
         small_series).device_.startswith("cuda")
 
 

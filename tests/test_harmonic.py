@@ -198,7 +198,7 @@ def test_ablation_variants_run_and_differ():
 def test_hdt_beats_random_on_a_generated_series():
     """End to end, validation split of a generated series: DLinear trained on the HDT
     series forecasts better than one trained on a random segment of the same length."""
-    from skdd import RandomDistiller
+    from skdd import RandomSegmentDistiller
     from skdd.forecasting import evaluate_forecaster, fit_forecaster, make_splits
 
     splits = make_splits(make_seasonal_series(1500, 3, random_state=0, noise=0.3),
@@ -209,7 +209,8 @@ def test_hdt_beats_random_on_a_generated_series():
             ("hdt", HarmonicDistiller(length=120, seq_len=48, pred_len=24, n_harmonics=12,
                                       max_iter=150, lr=0.4, inner_lr=0.1, expert_epochs=3,
                                       n_experts=2, n_subsequences=4, random_state=seed)),
-            ("random", RandomDistiller(length=120, seq_len=48, pred_len=24, random_state=seed)),
+            ("random", RandomSegmentDistiller(length=120, seq_len=48, pred_len=24,
+                                              random_state=seed)),
         ]:
             model, _ = fit_forecaster("dlinear", est.fit_resample(splits.train), seq_len=48,
                                       pred_len=24, random_state=seed)

@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from skdd import RandomDistiller  # noqa: E402
+from skdd import RandomSegmentDistiller  # noqa: E402
 from skdd.datasets import load_digits_images, make_seasonal_series  # noqa: E402
 from skdd.plotting import (plot_loss_curve, plot_prototypes, plot_series,  # noqa: E402
                            plot_spectrum)
@@ -25,7 +25,7 @@ def _close():
 @pytest.fixture
 def fitted():
     frame = make_seasonal_series(600, 2, random_state=0, as_frame=True)
-    d = RandomDistiller(length=96, seq_len=24, pred_len=24, random_state=0).fit(frame)
+    d = RandomSegmentDistiller(length=96, seq_len=24, pred_len=24, random_state=0).fit(frame)
     return frame, d
 
 
@@ -101,9 +101,9 @@ def test_errors():
     with pytest.raises(ValueError, match="fewer than the synthetic"):
         plot_spectrum(series[:10], series)
     with pytest.raises(ValueError, match="empty"):
-        plot_loss_curve(RandomDistiller(length=10, seq_len=5, pred_len=5).fit(series))
+        plot_loss_curve(RandomSegmentDistiller(length=10, seq_len=5, pred_len=5).fit(series))
     with pytest.raises(ValueError, match="no loss_curve_"):
-        plot_loss_curve(RandomDistiller())
+        plot_loss_curve(RandomSegmentDistiller())
     with pytest.raises(ValueError, match="ax must be"):
         plot_series(series, series, ax="left")
     with pytest.raises(ValueError, match="y must have shape"):

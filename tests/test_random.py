@@ -1,14 +1,14 @@
-"""RandomDistiller and the forecasting-distiller input contract."""
+"""RandomSegmentDistiller and the forecasting-distiller input contract."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from skdd import RandomDistiller
+from skdd import RandomSegmentDistiller as Segment
 from skdd.datasets import make_seasonal_series
 
 
 def test_segment_is_a_real_contiguous_slice(small_series):
-    d = RandomDistiller(length=100, seq_len=24, pred_len=12, random_state=0).fit(small_series)
+    d = Segment(length=100, seq_len=24, pred_len=12, random_state=0).fit(small_series)
     s = d.start_
     np.testing.assert_allclose(d.X_syn_, small_series[s:s + 100].astype(np.float32))
     assert d.X_syn_.dtype == np.float32 and d.n_features_in_ == 3
@@ -16,32 +16,32 @@ def test_segment_is_a_real_contiguous_slice(small_series):
 
 
 def test_same_seed_same_segment(small_series):
-    starts = {RandomDistiller(length=50, seq_len=10, pred_len=10, random_state=7)
+    starts = {Segment(length=50, seq_len=10, pred_len=10, random_state=7)
               .fit(small_series).start_ for _ in range(3)}
     assert len(starts) == 1
-    others = {RandomDistiller(length=50, seq_len=10, pred_len=10, random_state=s)
+    others = {Segment(length=50, seq_len=10, pred_len=10, random_state=s)
               .fit(small_series).start_ for s in range(10)}
     assert len(others) > 1
 
 
 def test_dataframe_in_dataframe_out():
     frame = make_seasonal_series(500, 3, random_state=0, as_frame=True)
-    out = RandomDistiller(length=120, seq_len=24, pred_len=24, random_state=0).fit_resample(frame)
+    out = Segment(length=120, seq_len=24, pred_len=24, random_state=0).fit_resample(frame)
     assert isinstance(out, pd.DataFrame)
     assert list(out.columns) == list(frame.columns)
     assert isinstance(out.index, pd.DatetimeIndex) and len(out) == 120
     assert out.index.freq == frame.index.freq
     ranged = frame.reset_index(drop=True)
-    out2 = RandomDistiller(length=120, seq_len=24, pred_len=24, random_state=0).fit_resample(ranged)
+    out2 = Segment(length=120, seq_len=24, pred_len=24, random_state=0).fit_resample(ranged)
     assert isinstance(out2.index, pd.RangeIndex)
     np.testing.assert_array_equal(out.to_numpy(), out2.to_numpy())
-    series = RandomDistiller(length=120, seq_len=24, pred_len=24, random_state=0).fit_resample(
+    series = Segment(length=120, seq_len=24, pred_len=24, random_state=0).fit_resample(
         frame["x0"])
     assert list(series.columns) == ["x0"]
 
 
 def test_ndarray_in_ndarray_out(small_series):
-    out = RandomDistiller(length=100, seq_len=24, pred_len=12, random_state=0).fit_resample(small_series)
+    out = Segment(length=100, seq_len=24, pred_len=12, random_state=0).fit_resample(small_series)
     assert isinstance(out, np.ndarray) and out.shape == (100, 3)
 
 
@@ -55,7 +55,7 @@ def test_ndarray_in_ndarray_out(small_series):
 ])
 def test_bad_series_is_rejected_clearly(small_series, bad, match):
     with pytest.raises(ValueError, match=match):
-        RandomDistiller(length=100, seq_len=24, pred_len=12).fit(bad(small_series))
+        Segment(length=100, seq_len=24, pred_len=12).fit(bad(small_series))
 
 
 @pytest.mark.parametrize("params,match", [
@@ -69,4 +69,4 @@ def test_bad_series_is_rejected_clearly(small_series, bad, match):
 def test_bad_parameters_are_rejected_clearly(small_series, params, match):
     base = {"length": 100, "seq_len": 24, "pred_len": 12}
     with pytest.raises(ValueError, match=match):
-        RandomDistiller(**{**base, **params}).fit(small_series)
+        Segment(**{**base, **params}).fit(small_series)

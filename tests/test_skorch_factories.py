@@ -92,9 +92,9 @@ def test_convnet_classifier_on_distilled_digits():
                                   max_epochs=60, batch_size=100, lr=0.05)
     assert isinstance(net, SkddNetClassifier)
     assert dict(net.callbacks)["lr_step"].kwargs == {"milestones": [30], "gamma": 0.1}
-    from skdd.classification import RandomDistiller
+    from skdd.classification import RandomPerClassDistiller
 
-    clf = DistilledClassifier(RandomDistiller(ipc=10, random_state=0), net)
+    clf = DistilledClassifier(RandomPerClassDistiller(ipc=10, random_state=0), net)
     with seeded(0):
         clf.fit(X, y)
     assert isinstance(clf.estimator_.module_, ConvNet)

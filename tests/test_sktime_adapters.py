@@ -16,7 +16,7 @@ from sktime.forecasting.naive import NaiveForecaster  # noqa: E402
 from sktime.split import ExpandingWindowSplitter  # noqa: E402
 from sktime.utils.estimator_checks import check_estimator  # noqa: E402
 
-from skdd import RandomDistiller, load_distilled  # noqa: E402
+from skdd import RandomSegmentDistiller, load_distilled  # noqa: E402
 from skdd.datasets import make_seasonal_series  # noqa: E402
 from skdd.sktime import DistilledForecaster, DistillerTransformer, NeuralForecaster  # noqa: E402
 
@@ -45,8 +45,8 @@ def test_sktime_check_estimator(cls):
 DISTIL_CALLS = []
 
 
-class CountingRandom(RandomDistiller):
-    """RandomDistiller recording the length of every series it distils."""
+class CountingRandom(RandomSegmentDistiller):
+    """RandomSegmentDistiller recording the length of every series it distils."""
 
     def fit_resample(self, X, y=None):
         DISTIL_CALLS.append(len(X))
@@ -121,7 +121,8 @@ def test_evaluate_no_update_params_distils_once(frame):
 
 
 def test_grid_search_over_distiller_parameters(frame):
-    f = DistilledForecaster(RandomDistiller(length=48, seq_len=24, pred_len=12, random_state=0),
+    f = DistilledForecaster(RandomSegmentDistiller(length=48, seq_len=24, pred_len=12,
+                                                   random_state=0),
                             NaiveForecaster(strategy="mean", window_length=24))
     cv = ExpandingWindowSplitter(fh=list(range(1, 13)), initial_window=300, step_length=40)
     grid = ForecastingGridSearchCV(f, cv, {"distiller__length": [48, 96],
@@ -140,7 +141,8 @@ def test_sktime_ltsf_dlinear_as_inner_forecaster(frame):
 
     inner = LTSFDLinearForecaster(seq_len=24, pred_len=12, num_epochs=2, batch_size=16,
                                   in_channels=2)
-    f = DistilledForecaster(RandomDistiller(length=96, seq_len=24, pred_len=12, random_state=0),
+    f = DistilledForecaster(RandomSegmentDistiller(length=96, seq_len=24, pred_len=12,
+                                                   random_state=0),
                             inner)
     assert f.get_tag("requires-fh-in-fit")  # cloned from the inner forecaster
     fh = ForecastingHorizon(np.arange(1, 13))
@@ -159,7 +161,8 @@ def test_univariate_series_and_errors():
     from sktime.datasets import load_airline
 
     y = load_airline()
-    f = DistilledForecaster(RandomDistiller(length=48, seq_len=12, pred_len=12, random_state=0),
+    f = DistilledForecaster(RandomSegmentDistiller(length=48, seq_len=12, pred_len=12,
+                                                   random_state=0),
                             NaiveForecaster())
     pred = f.fit(y, fh=[1, 2]).predict()
     assert isinstance(pred, pd.Series) and pred.iloc[0] == y.iloc[-1]
@@ -168,17 +171,18 @@ def test_univariate_series_and_errors():
     with pytest.raises(ValueError, match="fit_resample"):
         DistilledForecaster(NaiveForecaster(), NaiveForecaster()).fit(y, fh=[1])
     with pytest.raises(ValueError, match="not an sktime forecaster"):
-        DistilledForecaster(RandomDistiller(length=48, seq_len=12, pred_len=12),
-                            RandomDistiller()).fit(y, fh=[1])
+        DistilledForecaster(RandomSegmentDistiller(length=48, seq_len=12, pred_len=12),
+                            RandomSegmentDistiller()).fit(y, fh=[1])
     with pytest.raises((ValueError, TypeError)):
         DistilledForecaster(RandomSubsetDistiller(), NaiveForecaster()).fit(y, fh=[1])
     with pytest.raises(ValueError, match="too short"):
-        DistilledForecaster(RandomDistiller(length=500, seq_len=12, pred_len=12),
+        DistilledForecaster(RandomSegmentDistiller(length=500, seq_len=12, pred_len=12),
                             NaiveForecaster()).fit(y, fh=[1])
 
 
 def test_save_load_round_trip(frame, tmp_path):
-    f = DistilledForecaster(RandomDistiller(length=96, seq_len=24, pred_len=12, random_state=4),
+    f = DistilledForecaster(RandomSegmentDistiller(length=96, seq_len=24, pred_len=12,
+                                                   random_state=4),
                             NaiveForecaster()).fit(frame, fh=[1])
     path = f.distiller_.save_distilled(tmp_path / "syn.npz")
     loaded = load_distilled(path)

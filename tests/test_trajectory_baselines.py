@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from skdd.datasets import make_seasonal_series
-from skdd.forecasting import CondTSFDistiller, ExpertTrajectories, MTTDistiller
+from skdd.forecasting import (CondTSFDistiller, ForecastingExpertTrajectories,
+                              ForecastingMTTDistiller)
 
 SMALL = dict(length=96, seq_len=24, pred_len=12, max_iter=30, n_experts=2, expert_epochs=3,
              batch_size=16, syn_steps=5)
@@ -18,9 +19,9 @@ def series():
 def test_expert_trajectories_are_recorded_per_epoch(series):
     with torch.random.fork_rng():
         torch.manual_seed(0)
-        ex = ExpertTrajectories.train("dlinear", torch.as_tensor(series, dtype=torch.float32),
-                                      seq_len=24, pred_len=12, n_experts=2, epochs=3, lr=0.1,
-                                      batch_size=32, device="cpu")
+        ex = ForecastingExpertTrajectories.train(
+            "dlinear", torch.as_tensor(series, dtype=torch.float32), seq_len=24, pred_len=12,
+            n_experts=2, epochs=3, lr=0.1, batch_size=32, device="cpu")
     n_params = sum(p.numel() for p in ex.model.parameters())
     assert ex.snapshots.shape == (2, 4, n_params) and ex.nbytes == 2 * 4 * n_params * 4
     first, last = ex.params(0, 0), ex.params(0, 3)
@@ -28,7 +29,7 @@ def test_expert_trajectories_are_recorded_per_epoch(series):
     assert not torch.equal(first["linear_trend.weight"], last["linear_trend.weight"])
 
 
-@pytest.mark.parametrize("cls", [MTTDistiller, CondTSFDistiller])
+@pytest.mark.parametrize("cls", [ForecastingMTTDistiller, CondTSFDistiller])
 def test_fit_reproducible_and_loss_decreases(cls, series):
     a = cls(random_state=0, **SMALL).fit(series)
     b = cls(random_state=0, **SMALL).fit(series)
@@ -40,7 +41,7 @@ def test_fit_reproducible_and_loss_decreases(cls, series):
 def test_condtsf_value_term_pulls_targets_to_expert_forecasts(series):
     d = CondTSFDistiller(random_state=0, cond_every=1, cond_weight=1.0, lr=1e-8,
                          **dict(SMALL, max_iter=1)).fit(series)
-    mtt = MTTDistiller(random_state=0, lr=1e-8, **dict(SMALL, max_iter=1)).fit(series)
+    mtt = ForecastingMTTDistiller(random_state=0, lr=1e-8, **dict(SMALL, max_iter=1)).fit(series)
     # the first seq_len steps are inputs only and stay as MTT left them
     np.testing.assert_allclose(d.X_syn_[:24], mtt.X_syn_[:24], atol=1e-5)
     assert np.abs(d.X_syn_[24:] - mtt.X_syn_[24:]).max() > 1e-3
@@ -57,7 +58,7 @@ def test_condtsf_value_term_pulls_targets_to_expert_forecasts(series):
 ])
 def test_mtt_rejects_bad_parameters(params, match, series):
     with pytest.raises(ValueError, match=match):
-        MTTDistiller(**{**SMALL, **params}).fit(series)
+        ForecastingMTTDistiller(**{**SMALL, **params}).fit(series)
 
 
 def test_condtsf_rejects_bad_weight(series):

@@ -1,130 +1,354 @@
-"""Command line: ``python -m skdd.benchmarks forecast --dataset ETTh1 --distiller random ...``."""
+"""Command line: ``python -m skdd.benchmarks forecast --dataset ETTh1 --distiller random ...``.
+
+Every subcommand's ``--help`` lists the names it accepts, read from the registries
+(:data:`~skdd.benchmarks.FORECAST_DISTILLERS`, ``CLASSIFY_DISTILLERS``, the evaluation
+recipes, the dataset loaders), and shows the defaults. A name that is not among them
+ends the command with a usage error (exit status 2) before any work starts.
+
+Progress: the long tasks (forecast, demo, classify, theorem1, fidelity) show a bar over
+their runs (rows × seeds, with rate and ETA) and the distillers' own loop bars
+(``verbose=1``), on stderr, when stderr is a terminal; ``--quiet`` turns them off.
+Output to a file or a pipe (logs, tests) has no bars.
+"""
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import sys
+import textwrap
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends "(default: ...)" to an option's help, except where the default is None or
+    False (flags, unset options: their help says what happens) or the help names it;
+    wraps lines between words only (names such as ``hdt-base`` stay whole)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.default in (None, False) or re.search(r"\(default\b", text):
+            return text
+        return super()._get_help_string(action)
+
+    def _split_lines(self, text, width):
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
 
 def _int_list(text):
     try:
-        return [int(s) for s in text.split(",") if s.strip()]
+        values = [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+    return values
+
+
+def _json_object(text):
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r} ({exc})")
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object {{...}}, got {text!r}")
+    return value
+
+
+def _choice(names):
+    """``type=`` for one of ``names``, matched case-insensitively (returns its spelling
+    in ``names``)."""
+    lookup = {str(n).lower(): str(n) for n in names}
+
+    def parse(text):
+        key = text.strip().lower()
+        if key not in lookup:
+            raise argparse.ArgumentTypeError(
+                f"invalid choice: {text!r} (choose from {', '.join(lookup.values())})")
+        return lookup[key]
+
+    return parse
+
+
+def _choice_list(names, allow_empty=False):
+    """``type=`` for a comma-separated list of ``names`` (each checked as :func:`_choice`)."""
+    one = _choice(names)
+
+    def parse(text):
+        items = [s.strip() for s in text.split(",") if s.strip()]
+        if not items and not allow_empty:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}")
+        try:
+            return [one(item) for item in items]
+        except argparse.ArgumentTypeError as exc:
+            raise argparse.ArgumentTypeError(f"{exc} in {text!r}") from None
+
+    return parse
+
+
+def _names(names):
+    return ", ".join(str(n) for n in names)
 
 
 _CACHE_HELP = ("folder for each distillation's checkpoint (and expert trajectories, "
                "teachers): the same command resumes an interrupted run and reuses finished "
                "distillations")
+_DATA_HOME_HELP = ("folder holding the data files ({what}); default: $SKDD_DATA_HOME, else "
+                   "~/.cache/skdd")
+_DEVICE_HELP = "torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N"
+_THREADS_HELP = "torch CPU threads per process (default: $SKDD_NUM_THREADS, else 1)"
+_SEEDS_HELP = "comma-separated seeds; each seed is one run of the distiller and the evaluation"
+_JSON_HELP = "also write the result to this JSON file"
+
+
+def _forecast_datasets():
+    from ..forecasting._protocol import ETT_NAMES
+
+    return (*ETT_NAMES, "seasonal")
 
 
 def build_parser():
+    """The argument parser of ``python -m skdd.benchmarks`` (choices read from the
+    registries when it is built)."""
+    from ..classification._matching import _OBJECTIVES
+    from ..datasets import UCR_BUNDLED_NAMES
+    from ..forecasting import SYNTHETIC_RECIPES
+    from ..forecasting._protocol import ETT_NAMES
+    from ._classify import CV_FOLDS
+    from ._forecast import EVAL_MODELS
+    from ._registry import CLASSIFY_DISTILLERS, FORECAST_DISTILLERS
+
+    forecast_distillers = (*FORECAST_DISTILLERS, "full")
+    classify_distillers = (*CLASSIFY_DISTILLERS, "full")
+    eval_models = tuple(SYNTHETIC_RECIPES)  # the models with a training recipe
+    forecast_datasets = _forecast_datasets()
+    classify_datasets = ("mnist10k", "digits", *UCR_BUNDLED_NAMES)
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", action="store_true",
+                        help="no progress bars (they are shown only when stderr is a "
+                             "terminal)")
+
     parser = argparse.ArgumentParser(prog="python -m skdd.benchmarks",
-                                     description="Reproduce the papers' tables with skdd.")
-    sub = parser.add_subparsers(dest="task", required=True)
-    f = sub.add_parser("forecast", help="long-term forecasting protocol (train on synthetic, "
-                                        "test on real)")
+                                     description="Reproduce the papers' tables with skdd.",
+                                     formatter_class=_HelpFormatter)
+    sub = parser.add_subparsers(dest="task", required=True, metavar="TASK",
+                                help="what to run; 'python -m skdd.benchmarks TASK --help' "
+                                     "lists its options")
+
+    parser.task_parsers = {}
+
+    def add(name, help, usage="%(prog)s [options]", **kwargs):
+        task = sub.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".",
+                              usage=usage, formatter_class=_HelpFormatter, **kwargs)
+        parser.task_parsers[name] = task
+        return task
+
+    f = add("forecast", "long-term forecasting protocol: distil the train split, train each "
+                        "evaluation model on the synthetic series, score it on the real test "
+                        "split", parents=[common])
     f.add_argument("--dataset", default="ETTh1",
-                   help="ETTh1, ETTh2, ETTm1, ETTm2, a custom CSV name, or 'seasonal' for the "
-                        "generated default series")
-    f.add_argument("--distiller", default="random", help="registered distiller name or 'full'")
-    f.add_argument("--length", type=int, default=384, help="synthetic series length M")
-    f.add_argument("--seq-len", type=int, default=96)
-    f.add_argument("--pred-len", type=int, default=96)
-    f.add_argument("--eval", default="dlinear,itransformer,xpatch",
-                   help="comma-separated evaluation models")
-    f.add_argument("--seeds", type=_int_list, default=[0, 1, 2])
-    f.add_argument("--params", default="{}", help="JSON object of extra distiller parameters")
-    f.add_argument("--data-home", default=None, help="folder holding ett/*.csv(.gz)")
-    f.add_argument("--device", default="auto")
-    f.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1)")
+                   help=f"{_names(forecast_datasets)} ('seasonal': the generated series of "
+                        "the demo, no download), or the name of a custom CSV in the data "
+                        "home, or a path to one")
+    f.add_argument("--distiller", type=_choice(forecast_distillers), default="random",
+                   help=f"forecasting distiller: {_names(forecast_distillers)} ('full': the "
+                        "whole train split, the reference)")
+    f.add_argument("--length", type=int, default=384, metavar="M",
+                   help="length M of the synthetic series (time steps)")
+    f.add_argument("--seq-len", type=int, default=96,
+                   help="input window of the evaluation models (time steps)")
+    f.add_argument("--pred-len", type=int, default=96, help="forecast horizon (time steps)")
+    f.add_argument("--eval", type=_choice_list(eval_models), default=",".join(EVAL_MODELS),
+                   metavar="MODELS",
+                   help=f"comma-separated evaluation models: {_names(eval_models)}")
+    f.add_argument("--seeds", type=_int_list, default="0,1,2", help=_SEEDS_HELP)
+    f.add_argument("--params", type=_json_object, default="{}", metavar="JSON",
+                   help="extra distiller parameters, a JSON object (e.g. '{\"max_iter\": 100}')")
+    f.add_argument("--data-home", default=None,
+                   help=_DATA_HOME_HELP.format(what="ett/*.csv(.gz), custom CSVs"))
+    f.add_argument("--device", default="auto", help=_DEVICE_HELP)
+    f.add_argument("--threads", type=int, default=None, help=_THREADS_HELP)
     f.add_argument("--eval-split", choices=["test", "val"], default="test",
-                   help="'val' for recipe selection; never tune on 'test'")
-    f.add_argument("--recipe", default="{}",
-                   help="JSON overrides of the evaluation recipe (recipe selection on val)")
-    f.add_argument("--json", default=None, help="write the result to this JSON file")
+                   help="split the models are scored on: 'val' for choosing recipes and "
+                        "settings; never tune on 'test'")
+    f.add_argument("--recipe", type=_json_object, default="{}", metavar="JSON",
+                   help="overrides of the evaluation recipe's fields (epochs, lr, batch_size, "
+                        "...), a JSON object")
+    f.add_argument("--json", default=None, metavar="PATH", help=_JSON_HELP)
     f.add_argument("--cache-dir", default=None, help=_CACHE_HELP)
-    d = sub.add_parser("demo", help="the embedded default: distil a generated seasonal series "
-                                    "with every forecasting distiller and compare with full data")
-    d.add_argument("--seeds", type=_int_list, default=[0, 1, 2])
-    d.add_argument("--eval", default="dlinear", help="comma-separated evaluation models")
-    d.add_argument("--distillers", default="random,hdt",
-                   help="comma-separated registered distillers (full data is always added)")
-    r = sub.add_parser("report", help="markdown tables from benchmark JSON files")
-    r.add_argument("paths", nargs="+", help="JSON files written with --json")
-    r.add_argument("--metric", default="mse", choices=["mse", "mae"])
+
+    d = add("demo", "the embedded default: distil a generated seasonal series with each "
+                    "forecasting distiller, train the evaluation models on each synthetic "
+                    "series and compare with full data", parents=[common])
+    d.add_argument("--seeds", type=_int_list, default="0,1,2", help=_SEEDS_HELP)
+    d.add_argument("--eval", type=_choice_list(eval_models), default="dlinear",
+                   metavar="MODELS",
+                   help=f"comma-separated evaluation models: {_names(eval_models)}")
+    d.add_argument("--distillers", type=_choice_list(FORECAST_DISTILLERS),
+                   default="random,hdt", metavar="NAMES",
+                   help="comma-separated forecasting distillers (full data is always added): "
+                        f"{_names(FORECAST_DISTILLERS)}")
+
+    r = add("report", "markdown tables from benchmark JSON files",
+            usage="%(prog)s [options] PATH [PATH ...]")
+    r.add_argument("paths", nargs="+", metavar="PATH", help="JSON files written with --json")
+    r.add_argument("--metric", default="mse", choices=["mse", "mae"],
+                   help="forecasting error shown")
     r.add_argument("--scaling-plot", default=None, metavar="PNG",
-                   help="also plot error against synthetic length M (one dataset) to PNG")
-    r.add_argument("--model", default="dlinear", help="evaluation model of the scaling plot")
-    t = sub.add_parser("theorem1", help="HDT's Theorem 1 over a run: harmonic error vs "
-                                        "autocorrelation gap")
-    t.add_argument("--dataset", default="ETTh1")
-    t.add_argument("--distiller", default="hdt", help="registered forecasting distiller")
-    t.add_argument("--seeds", type=_int_list, default=[0, 1, 2])
+                   help="also plot the error against the synthetic length M (one dataset) "
+                        "to this PNG file")
+    r.add_argument("--model", type=_choice(eval_models), default="dlinear",
+                   help=f"evaluation model of the scaling plot: {_names(eval_models)}")
+
+    t = add("theorem1", "HDT's Theorem 1 along a distillation run: harmonic error against "
+                        "autocorrelation gap", parents=[common])
+    t.add_argument("--dataset", default="ETTh1",
+                   help=f"{_names(forecast_datasets)}, or the name of a custom CSV in the data "
+                        "home, or a path to one")
+    t.add_argument("--distiller", type=_choice(FORECAST_DISTILLERS), default="hdt",
+                   help=f"forecasting distiller: {_names(FORECAST_DISTILLERS)}")
+    t.add_argument("--seeds", type=_int_list, default="0,1,2",
+                   help="comma-separated seeds; each seed is one distillation run")
     t.add_argument("--every", type=int, default=10, help="record every N updates")
-    t.add_argument("--max-lag", type=int, default=96, help="K of the autocorrelation gap")
-    t.add_argument("--length", type=int, default=384, help="synthetic series length M")
-    t.add_argument("--params", default="{}", help="JSON object of extra distiller parameters")
-    t.add_argument("--data-home", default=None)
-    t.add_argument("--device", default="auto")
-    t.add_argument("--json", default=None, help="write the result to this JSON file")
-    c = sub.add_parser("classify", help="classification protocol (train a ConvNet on the "
-                                        "synthetic set, test on the real test split)")
-    c.add_argument("--dataset", default="mnist10k",
-                   help="mnist10k, digits, or a UCR/UEA set bundled with sktime (GunPoint, ...)")
-    c.add_argument("--distiller", default="random", help="registered distiller name or 'full'")
-    c.add_argument("--objective", default=None, choices=["dc", "dm", "tm"],
-                   help="FreD's matching objective (with --distiller fred)")
+    t.add_argument("--max-lag", type=int, default=96,
+                   help="largest lag K of the autocorrelation gap")
+    t.add_argument("--length", type=int, default=384, metavar="M",
+                   help="length M of the synthetic series (time steps)")
+    t.add_argument("--params", type=_json_object, default="{}", metavar="JSON",
+                   help="extra distiller parameters, a JSON object")
+    t.add_argument("--data-home", default=None,
+                   help=_DATA_HOME_HELP.format(what="ett/*.csv(.gz), custom CSVs"))
+    t.add_argument("--device", default="auto", help=_DEVICE_HELP)
+    t.add_argument("--json", default=None, metavar="PATH", help=_JSON_HELP)
+
+    c = add("classify", "classification protocol: distil the training split, train a "
+                        "ConvNet on the synthetic set, score it on the real test split",
+            parents=[common])
+    c.add_argument("--dataset", type=_choice(classify_datasets), default="mnist10k",
+                   help=f"{_names(classify_datasets)} (mnist10k: 10,000 MNIST training "
+                        "images; the UCR/UEA sets ship with sktime)")
+    c.add_argument("--distiller", type=_choice(classify_distillers), default="random",
+                   help=f"classification distiller: {_names(classify_distillers)} ('full': "
+                        "the whole training split, the reference)")
+    c.add_argument("--objective", default=None, choices=_OBJECTIVES,
+                   help="FreD's matching objective (with --distiller fred; default: the "
+                        "distiller's own)")
     c.add_argument("--ipc", type=int, default=1, help="budget: real-size samples per class")
-    c.add_argument("--seeds", type=_int_list, default=[0, 1, 2])
-    c.add_argument("--params", default="{}", help="JSON object of extra distiller parameters")
-    c.add_argument("--eval-model", default="{}",
-                   help="JSON ConvNet arguments of the evaluation network (width, depth, ...)")
-    c.add_argument("--recipe", default="{}", help="JSON overrides of the evaluation recipe")
+    c.add_argument("--seeds", type=_int_list, default="0,1,2", help=_SEEDS_HELP)
+    c.add_argument("--params", type=_json_object, default="{}", metavar="JSON",
+                   help="extra distiller parameters, a JSON object")
+    c.add_argument("--eval-model", type=_json_object, default="{}", metavar="JSON",
+                   help="ConvNet arguments of the evaluation network (width, depth, ...), a "
+                        "JSON object")
+    c.add_argument("--recipe", type=_json_object, default="{}", metavar="JSON",
+                   help="overrides of the evaluation recipe's fields, a JSON object")
     c.add_argument("--eval-split", choices=["test", "val", "cv"], default="test",
-                   help="'val' holds out 20%% of the training split, 'cv' pools 5 stratified "
-                        "folds of it; never tune on 'test'")
-    c.add_argument("--data-home", default=None, help="folder holding mnist/*.gz")
-    c.add_argument("--device", default="auto")
-    c.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1)")
-    c.add_argument("--json", default=None, help="write the result to this JSON file")
+                   help=f"'val' holds out 20%% of the training split, 'cv' pools {CV_FOLDS} "
+                        "stratified folds of it; never tune on 'test'")
+    c.add_argument("--data-home", default=None, help=_DATA_HOME_HELP.format(what="mnist/*.gz"))
+    c.add_argument("--device", default="auto", help=_DEVICE_HELP)
+    c.add_argument("--threads", type=int, default=None, help=_THREADS_HELP)
+    c.add_argument("--json", default=None, metavar="PATH", help=_JSON_HELP)
     c.add_argument("--cache-dir", default=None, help=_CACHE_HELP)
     c.add_argument("--soft-labels", nargs="?", const="only", default=None,
                    choices=["only", "both"],
                    help="train on the distiller's teacher soft labels (y_soft_: cfm, sre2l) "
                         "with knowledge distillation at its temperature; 'both' also trains "
-                        "a network on the hard labels of the same distillation")
-    m = sub.add_parser("merge", help="join JSON files of one command run for different "
-                                     "seeds (e.g. one-thread processes in parallel)")
-    m.add_argument("paths", nargs="+", help="JSON files written with --json")
-    m.add_argument("--json", required=True, help="write the merged result to this file")
-    from ._fidelity import add_fidelity_parser
+                        "a network on the hard labels of the same distillation (default: "
+                        "hard labels only; the flag alone means 'only')")
 
-    add_fidelity_parser(sub, _int_list)
+    m = add("merge", "join JSON files of one command run for different seeds (e.g. "
+                     "one-thread processes in parallel)",
+            usage="%(prog)s --json PATH [options] PATH [PATH ...]")
+    m.add_argument("paths", nargs="+", metavar="PATH", help="JSON files written with --json")
+    m.add_argument("--json", required=True, metavar="PATH",
+                   help="write the merged result to this file")
+
+    fidelity_datasets = (*UCR_BUNDLED_NAMES, *ETT_NAMES)
+    p = add("fidelity", "FID / IS / cFID of TimeVQVAE samples before and after the neural "
+                        "mapper (NM-VQTSG)", parents=[common])
+    p.add_argument("--dataset", type=_choice(fidelity_datasets), default="GunPoint",
+                   help=f"{_names(fidelity_datasets)} (UCR/UEA sets ship with sktime; ETT: "
+                        "windows of length 96)")
+    p.add_argument("--seeds", type=_int_list, default="0,1,2",
+                   help="comma-separated seeds; each seed trains the generator and the mapper "
+                        "and draws the evaluation features")
+    p.add_argument("--preset", choices=["cpu", "paper"], default="cpu",
+                   help="size and schedule of the generator and the mapper")
+    p.add_argument("--draws", type=int, default=3, help="sample draws averaged per seed")
+    p.add_argument("--params", type=_json_object, default="{}", metavar="JSON",
+                   help="extra TimeVQVAE parameters, a JSON object")
+    p.add_argument("--mapper-params", type=_json_object, default="{}", metavar="JSON",
+                   help="extra NeuralMapper parameters, a JSON object")
+    p.add_argument("--num-features", type=int, default=10_000, help="MiniRocket features")
+    p.add_argument("--distillers", type=_choice_list(CLASSIFY_DISTILLERS, allow_empty=True),
+                   default="", metavar="NAMES",
+                   help="comma-separated classification distillers also scored at --ipc, "
+                        "next to generated sets of the same size (default: none): "
+                        f"{_names(CLASSIFY_DISTILLERS)}")
+    p.add_argument("--ipc", type=int, default=10, help="series per class of --distillers")
+    p.add_argument("--data-home", default=None,
+                   help=_DATA_HOME_HELP.format(what="ett/*.csv(.gz)"))
+    p.add_argument("--device", default="auto", help=_DEVICE_HELP)
+    p.add_argument("--threads", type=int, default=None, help=_THREADS_HELP)
+    p.add_argument("--json", default=None, metavar="PATH", help=_JSON_HELP)
+    p.add_argument("--cache-dir", default=None,
+                   help="folder for the generator's and the mapper's checkpoints: the same "
+                        "command resumes an interrupted run and reuses finished stages")
     return parser
 
 
-def main(argv=None):
-    from ._forecast import format_forecast_table, run_forecast_benchmark
+def _show_progress(args):
+    """Bars on (``verbose=1`` for the distillers) unless --quiet or stderr is no terminal."""
+    return not getattr(args, "quiet", True) and sys.stderr.isatty()
 
-    args = build_parser().parse_args(argv)
+
+def _load_forecast_splits(parser, args, seq_len):
+    """The splits of ``--dataset``; an unknown name (no ETT name, no CSV found) is a usage
+    error of the task's parser."""
+    from ..forecasting import load_forecasting_splits
+    from ._demo import default_splits
+
+    parser = parser.task_parsers[args.task]
+    if args.dataset.lower() == "seasonal":
+        return default_splits(seq_len)
+    try:
+        return load_forecasting_splits(args.dataset, seq_len=seq_len, data_home=args.data_home)
+    except FileNotFoundError as exc:
+        known = _forecast_datasets()
+        if args.dataset.lower() in {n.lower() for n in known}:  # a known set, file missing
+            parser.exit(1, f"{parser.prog}: error: {exc}\n")
+        parser.error(f"argument --dataset: invalid choice: {args.dataset!r} (choose from "
+                     f"{_names(known)}, or the name of a CSV in the data home, or a path to "
+                     "one; no such file was found)")
+
+
+def main(argv=None):
+    """Run one subcommand; returns the exit status (argparse exits with 2 on a usage
+    error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    progress = _show_progress(args)
+    verbose = int(progress)
     if args.task == "classify":
-        return _classify_main(args)
+        return _classify_main(parser, args, progress)
     if args.task == "theorem1":
         from ._theorem1 import format_theorem1_table, run_theorem1_check
 
+        splits = _load_forecast_splits(parser, args, seq_len=96)
         result = run_theorem1_check(args.dataset, args.distiller, seeds=args.seeds,
                                     every=args.every, max_lag=args.max_lag, length=args.length,
-                                    params=json.loads(args.params), data_home=args.data_home,
-                                    device=args.device)
+                                    params=args.params, device=args.device, splits=splits,
+                                    log=_log, progress=progress, verbose=verbose)
         print(format_theorem1_table(result))
         _write_json(result, args.json)
         return 0
     if args.task == "fidelity":
         from ._fidelity import fidelity_main
 
-        _write_json(fidelity_main(args), args.json)
+        _write_json(fidelity_main(args, log=_log, progress=progress, verbose=verbose),
+                    args.json)
         return 0
     if args.task == "report":
         from ._report import cfm_report, classify_report, forecast_report
@@ -150,31 +374,29 @@ def main(argv=None):
 
         print("skdd demo: generated seasonal series (4000 steps, 4 channels), 96 -> 96, "
               f"seeds {args.seeds}; train on the synthetic series, test on the real test split")
-        rows = run_demo(seeds=args.seeds, eval_models=[m for m in args.eval.split(",") if m],
-                        distillers=[d for d in args.distillers.split(",") if d])
+        rows = run_demo(seeds=args.seeds, eval_models=args.eval, distillers=args.distillers,
+                        progress=progress, verbose=verbose)
         print(format_demo(rows))
         return 0
-    try:
-        params = json.loads(args.params)
-        recipe = json.loads(args.recipe)
-    except json.JSONDecodeError as exc:
-        raise SystemExit(f"--params/--recipe must be JSON objects: {exc}")
-    splits = None
-    if args.dataset.lower() == "seasonal":
-        from ..datasets import make_seasonal_series
-        from ..forecasting import make_splits
+    from ._forecast import format_forecast_table, run_forecast_benchmark
 
-        frame = make_seasonal_series(4000, 4, random_state=0, as_frame=True)
-        splits = make_splits(frame, kind="custom", seq_len=args.seq_len, name="seasonal")
+    splits = _load_forecast_splits(parser, args, seq_len=args.seq_len)
     result = run_forecast_benchmark(
         args.dataset, args.distiller, length=args.length, seq_len=args.seq_len,
-        pred_len=args.pred_len, eval_models=[m for m in args.eval.split(",") if m],
-        seeds=args.seeds, params=params, data_home=args.data_home, device=args.device,
-        eval_split=args.eval_split, recipe=recipe, splits=splits, n_threads=args.threads,
-        cache_dir=args.cache_dir)
+        pred_len=args.pred_len, eval_models=args.eval, seeds=args.seeds, params=args.params,
+        data_home=args.data_home, device=args.device, eval_split=args.eval_split,
+        recipe=args.recipe, splits=splits, n_threads=args.threads, cache_dir=args.cache_dir,
+        log=_log, progress=progress, verbose=verbose)
     print(format_forecast_table(result))
     _write_json(result, args.json)
     return 0
+
+
+def _log(message):
+    """Print a line of a running task above its progress bars (stdout)."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(message)
 
 
 def _write_json(result, path):
@@ -184,20 +406,24 @@ def _write_json(result, path):
         print(f"wrote {path}")
 
 
-def _classify_main(args):
+def _classify_main(parser, args, progress):
     from ._classify import format_classify_table, run_classify_benchmark
 
-    try:
-        params, model, recipe = (json.loads(args.params), json.loads(args.eval_model),
-                                 json.loads(args.recipe))
-    except json.JSONDecodeError as exc:
-        raise SystemExit(f"--params/--eval-model/--recipe must be JSON objects: {exc}")
+    parser = parser.task_parsers["classify"]
+    if args.objective is not None and args.distiller != "fred":
+        parser.error(f"argument --objective: applies to --distiller fred only, not "
+                     f"{args.distiller!r}")
+    if args.soft_labels and args.distiller == "full":
+        parser.error("argument --soft-labels: needs a distiller with a teacher (e.g. cfm, "
+                     "sre2l), not 'full'")
+
     result = run_classify_benchmark(
         args.dataset, args.distiller, ipc=args.ipc, objective=args.objective, seeds=args.seeds,
-        params=params, data_home=args.data_home, device=args.device, eval_split=args.eval_split,
-        eval_model_kwargs=model, recipe=recipe, n_threads=args.threads,
+        params=args.params, data_home=args.data_home, device=args.device,
+        eval_split=args.eval_split, eval_model_kwargs=args.eval_model, recipe=args.recipe,
+        n_threads=args.threads,
         soft_labels={None: False, "only": True, "both": "both"}[args.soft_labels],
-        cache_dir=args.cache_dir)
+        cache_dir=args.cache_dir, log=_log, progress=progress, verbose=int(progress))
     print(format_classify_table(result))
     _write_json(result, args.json)
     return 0

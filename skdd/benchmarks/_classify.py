@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from ._forecast import _pm, _versions
+from ._progress import task_progress, track, with_verbose
 from ._registry import CLASSIFY_DISTILLERS
 
 #: Evaluation ConvNet settings per dataset (8x8 digits are too small for depth 3).
@@ -38,7 +39,8 @@ def _validation_split(X, y, seed=0, fraction=0.2):
 CV_FOLDS = 5
 
 
-def _cross_validate(dataset, distiller, *, splits, data_home, log, cache_dir, **kwargs):
+def _cross_validate(dataset, distiller, *, splits, data_home, log, cache_dir, progress,
+                    **kwargs):
     """``eval_split="cv"``: the protocol once per stratified fold of the training split,
     each fold's network scored on its held-out part; per seed, the accuracy and loss are
     pooled over all training samples (each scored once) and the seconds summed."""
@@ -52,12 +54,15 @@ def _cross_validate(dataset, distiller, *, splits, data_home, log, cache_dir, **
                          f"class (one per fold); the smallest class has {smallest}.")
     folds = StratifiedKFold(CV_FOLDS, shuffle=True, random_state=0).split(np.zeros(len(y)), y)
     runs, sizes = [], []
-    for f, (fit_idx, held_idx) in enumerate(folds):
-        runs.append(_run_protocol(
-            str(distiller).lower(), splits=(X[fit_idx], X[held_idx], y[fit_idx], y[held_idx],
-                                        data_name),
-            split_key=f"cv{f}of{CV_FOLDS}", log=log, cache_dir=cache_dir, **kwargs))
-        sizes.append(len(held_idx))
+    with task_progress(progress, CV_FOLDS * len(kwargs["seeds"]),
+                       f"classify {data_name} {distiller} cv") as bar:
+        for f, (fit_idx, held_idx) in enumerate(folds):
+            runs.append(_run_protocol(
+                str(distiller).lower(), splits=(X[fit_idx], X[held_idx], y[fit_idx],
+                                            y[held_idx], data_name),
+                split_key=f"cv{f}of{CV_FOLDS}", log=log, cache_dir=cache_dir, progress=bar,
+                **kwargs))
+            sizes.append(len(held_idx))
     weights = np.asarray(sizes, dtype=float) / sum(sizes)
     result = runs[0]
     for key, scores in result["results"].items():
@@ -76,7 +81,8 @@ def _cross_validate(dataset, distiller, *, splits, data_home, log, cache_dir, **
 def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(0, 1, 2),
                            params=None, data_home=None, device="cpu", eval_split="test",
                            eval_model_kwargs=None, recipe=None, n_threads=None, splits=None,
-                           log=print, soft_labels=False, cache_dir=None):
+                           log=print, soft_labels=False, cache_dir=None, progress=None,
+                           verbose=0):
     """Run the classification protocol for one distiller and return the JSON-ready result.
 
     Parameters
@@ -122,6 +128,11 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
         (:func:`skdd.benchmarks._cache.keep_work_in`; the evaluation trainings, the full-data
         row included, keep their progress there too); ``resumed`` in the result says
         which seeds continued from a checkpoint.
+    progress : bool or tqdm bar, optional
+        Show a bar over the seeds (and folds) (``True``), or advance an enclosing task's
+        bar (:mod:`skdd.benchmarks._progress`); silent by default.
+    verbose : int, default=0
+        Passed to the distiller (its loop's progress bar at ``verbose>=1``).
     """
     name = str(distiller).lower()
     if name != "full" and name not in CLASSIFY_DISTILLERS:
@@ -135,22 +146,22 @@ def run_classify_benchmark(dataset, distiller, *, ipc=1, objective=None, seeds=(
         raise ValueError("soft_labels needs a distiller with a teacher (y_soft_), not 'full'.")
     kwargs = dict(ipc=ipc, objective=objective, seeds=seeds, params=params, device=device,
                   eval_model_kwargs=eval_model_kwargs, recipe=recipe, n_threads=n_threads,
-                  soft_labels=soft_labels)
+                  soft_labels=soft_labels, verbose=verbose)
     if eval_split == "cv":
         return _cross_validate(dataset, distiller, splits=splits, data_home=data_home, log=log,
-                               cache_dir=cache_dir, **kwargs)
+                               cache_dir=cache_dir, progress=progress, **kwargs)
     if splits is None:
         splits = load_classification_splits(dataset, data_home)
     if eval_split == "val":
         X_train, X_test, y_train, y_test, data_name = splits
         splits = (*_validation_split(X_train, y_train), data_name)
     return _run_protocol(name, splits=splits, split_key=eval_split, log=log,
-                         cache_dir=cache_dir, **kwargs)
+                         cache_dir=cache_dir, progress=progress, **kwargs)
 
 
 def _run_protocol(name, *, ipc, objective, seeds, params, device,
                   eval_model_kwargs, recipe, n_threads, soft_labels, splits, split_key, log,
-                  cache_dir):
+                  cache_dir, progress=None, verbose=0):
     """The protocol on given ``(X_fit, X_score, y_fit, y_score, name)`` splits; ``split_key``
     names the split in cache keys and in the result's ``eval_split``."""
     from dataclasses import replace
@@ -178,7 +189,7 @@ def _run_protocol(name, *, ipc, objective, seeds, params, device,
     results = {key: {"acc": [], "loss": [], "train_seconds": []} for key in evaluations}
     distill_seconds, n_syn, resumed = [], [], []
     extra = {"n_stored": [], "expert_buffer_bytes": [], "intra_class_similarity": []}
-    for seed in seeds:
+    for seed in track(seeds, progress, f"classify {data_name} {name}", f"{split_key} seed {{}}"):
         start = time.perf_counter()
         y_soft, teacher, kd_recipe = None, None, eval_recipe
         if name == "full":
@@ -193,7 +204,7 @@ def _run_protocol(name, *, ipc, objective, seeds, params, device,
             resumed.append(keep_work_in(
                 est, cache_dir, ["classify", data_name, name, objective, f"ipc{ipc}", eval_split,
                                  f"seed{seed}"], kwargs))
-            X_syn, y_syn = est.fit_resample(X_train, y_train)
+            X_syn, y_syn = with_verbose(est, verbose).fit_resample(X_train, y_train)
             extra["intra_class_similarity"].append(
                 intra_class_similarity(X_syn, y_syn)
                 if np.unique(y_syn, return_counts=True)[1].max() > 1 else None)

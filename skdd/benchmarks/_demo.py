@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._forecast import run_forecast_benchmark
+from ._progress import task_progress
 from ._registry import FORECAST_DISTILLERS
 
 
@@ -19,8 +20,11 @@ def default_splits(seq_len=96):
 
 
 def run_demo(seeds=(0, 1, 2), length=384, seq_len=96, pred_len=96, eval_models=("dlinear",),
-             distillers=None, log=None):
+             distillers=None, log=None, progress=None, verbose=0):
     """Run every distiller (and the full-data reference) on the embedded default.
+
+    ``progress=True`` shows one bar over every (distiller, seed) run; ``verbose`` is
+    passed to the distillers (see :func:`run_forecast_benchmark`).
 
     Returns
     -------
@@ -29,10 +33,12 @@ def run_demo(seeds=(0, 1, 2), length=384, seq_len=96, pred_len=96, eval_models=(
     """
     splits = default_splits(seq_len)
     names = list(distillers or FORECAST_DISTILLERS) + ["full"]
-    results = {n: run_forecast_benchmark("seasonal", n, length=length, seq_len=seq_len,
-                                         pred_len=pred_len, eval_models=eval_models,
-                                         seeds=seeds, splits=splits, log=log)
-               for n in names}
+    with task_progress(progress, len(names) * len(seeds), "demo") as bar:
+        results = {n: run_forecast_benchmark("seasonal", n, length=length, seq_len=seq_len,
+                                             pred_len=pred_len, eval_models=eval_models,
+                                             seeds=seeds, splits=splits, log=log,
+                                             progress=bar, verbose=verbose)
+                   for n in names}
     rows = []
     for model in eval_models:
         rnd = np.mean(results["random"]["results"][model]["mse"]) if "random" in results else None

@@ -27,6 +27,7 @@ import time
 import numpy as np
 
 from ._forecast import _versions
+from ._progress import track, with_verbose
 
 ETT_SETS = ("etth1", "etth2", "ettm1", "ettm2")
 
@@ -69,7 +70,7 @@ def run_fidelity_benchmark(dataset, *, seeds=(0, 1, 2), preset="cpu", n_draws=3,
                            params=None, mapper_params=None, num_features=10_000,
                            distillers=(), ipc=10, classifier_params=None, device="cpu",
                            n_threads=None, data_home=None, data=None, log=print,
-                           cache_dir=None):
+                           cache_dir=None, progress=None, verbose=0):
     """Run the fidelity protocol and return the JSON-ready result.
 
     Parameters
@@ -105,6 +106,9 @@ def run_fidelity_benchmark(dataset, *, seeds=(0, 1, 2), preset="cpu", n_draws=3,
         resumes an interrupted run and reuses finished stages
         (:func:`skdd.benchmarks._cache.keep_work_in`); ``resumed`` in the result says
         which seeds continued from a checkpoint.
+    progress : bool, optional
+        Show a bar over the seeds; ``verbose`` is passed to TimeVQVAE and the mapper
+        (their loops' progress bars).
     """
     from sklearn.frozen import FrozenEstimator
 
@@ -127,16 +131,17 @@ def run_fidelity_benchmark(dataset, *, seeds=(0, 1, 2), preset="cpu", n_draws=3,
     seconds = {k: [] for k in ("stage1", "stage2", "tau_search", "mapper", "classifier",
                                "evaluation", "total")}
     taus, tau_fids, classifier_acc, resumed = [], [], [], []
-    for seed in seeds:
+    for seed in track(seeds, progress, f"fidelity {data['name']}"):
         t_seed = time.perf_counter()
         rng = np.random.default_rng(seed)
         run = ["fidelity", data["name"], preset, f"seed{seed}"]
-        gen = TimeVQVAE(preset=preset, random_state=seed, device=dev, n_threads=n_threads,
-                        **(params or {}))
+        gen = with_verbose(TimeVQVAE(preset=preset, random_state=seed, device=dev,
+                                     n_threads=n_threads, **(params or {})), verbose)
         resumed_gen = keep_work_in(gen, cache_dir, [*run, "timevqvae"], params or {})
         gen.fit(X_train, y_train)
-        mapper = NeuralMapper(FrozenEstimator(gen), preset=preset, random_state=seed, device=dev,
-                              n_threads=n_threads, **(mapper_params or {}))
+        mapper = with_verbose(NeuralMapper(FrozenEstimator(gen), preset=preset, random_state=seed,
+                                           device=dev, n_threads=n_threads,
+                                           **(mapper_params or {})), verbose)
         resumed_mapper = keep_work_in(mapper, cache_dir, [*run, "mapper"],
                                       {"generator": params or {}, **(mapper_params or {})})
         resumed.append(bool(resumed_gen or resumed_mapper))
@@ -281,48 +286,14 @@ def format_fidelity_table(result):
     return "\n".join(lines)
 
 
-def add_fidelity_parser(sub, int_list):
-    """Add the ``fidelity`` subcommand to the runner's subparsers (``int_list`` parses
-    ``--seeds``)."""
-    p = sub.add_parser("fidelity", help="FID / IS / cFID of TimeVQVAE samples before and after "
-                                        "the neural mapper (NM-VQTSG)")
-    p.add_argument("--dataset", default="GunPoint",
-                   help="a UCR set bundled with sktime, or ETTh1 (windows of length 96)")
-    p.add_argument("--seeds", type=int_list, default=[0, 1, 2])
-    p.add_argument("--preset", choices=["cpu", "paper"], default="cpu")
-    p.add_argument("--draws", type=int, default=3, help="sample draws averaged per seed")
-    p.add_argument("--params", default="{}", help="JSON object of extra TimeVQVAE parameters")
-    p.add_argument("--mapper-params", default="{}",
-                   help="JSON object of extra NeuralMapper parameters")
-    p.add_argument("--num-features", type=int, default=10_000, help="MiniRocket features")
-    p.add_argument("--distillers", default="",
-                   help="comma-separated classification distillers also scored at --ipc "
-                        "(e.g. random,dm), next to generated sets of the same size")
-    p.add_argument("--ipc", type=int, default=10, help="series per class of --distillers")
-    p.add_argument("--data-home", default=None, help="folder holding ett/*.csv(.gz)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1)")
-    p.add_argument("--json", default=None, help="write the result to this JSON file")
-    p.add_argument("--cache-dir", default=None,
-                   help="folder for the generator's and the mapper's checkpoints: the same "
-                        "command resumes an interrupted run and reuses finished stages")
-    return p
-
-
-def fidelity_main(args):
+def fidelity_main(args, log=print, progress=None, verbose=0):
     """Run the ``fidelity`` subcommand from parsed arguments; print and return the result."""
-    import json
-
-    try:
-        params, mapper_params = json.loads(args.params), json.loads(args.mapper_params)
-    except json.JSONDecodeError as exc:
-        raise SystemExit(f"--params/--mapper-params must be JSON objects: {exc}")
     result = run_fidelity_benchmark(
-        args.dataset, seeds=args.seeds, preset=args.preset, n_draws=args.draws, params=params,
-        mapper_params=mapper_params, num_features=args.num_features,
-        distillers=[d for d in args.distillers.split(",") if d], ipc=args.ipc,
-        device=args.device,
-        n_threads=args.threads, data_home=args.data_home, cache_dir=args.cache_dir)
+        args.dataset, seeds=args.seeds, preset=args.preset, n_draws=args.draws,
+        params=args.params, mapper_params=args.mapper_params, num_features=args.num_features,
+        distillers=args.distillers, ipc=args.ipc, device=args.device, n_threads=args.threads,
+        data_home=args.data_home, cache_dir=args.cache_dir, log=log, progress=progress,
+        verbose=verbose)
     print(format_fidelity_table(result))
     return result
 

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from ._progress import track, with_verbose
 from ._registry import FORECAST_DISTILLERS
 
 EVAL_MODELS = ("dlinear", "itransformer", "xpatch")
@@ -25,7 +26,8 @@ def _versions():
 def run_forecast_benchmark(dataset, distiller, *, length=384, seq_len=96, pred_len=96,
                            eval_models=EVAL_MODELS, seeds=(0, 1, 2), params=None,
                            data_home=None, device="cpu", eval_split="test", recipe=None,
-                           splits=None, n_threads=None, log=print, cache_dir=None):
+                           splits=None, n_threads=None, log=print, cache_dir=None,
+                           progress=None, verbose=0):
     """Run the forecasting protocol for one distiller and return the JSON-ready result.
 
     Parameters
@@ -53,6 +55,11 @@ def run_forecast_benchmark(dataset, distiller, *, length=384, seq_len=96, pred_l
         interrupted run and reuses finished ones
         (:func:`skdd.benchmarks._cache.keep_work_in`); ``resumed`` in the result says
         which seeds continued from a checkpoint.
+    progress : bool or tqdm bar, optional
+        Show a bar over the seeds (``True``), or advance an enclosing task's bar
+        (:mod:`skdd.benchmarks._progress`); silent by default.
+    verbose : int, default=0
+        Passed to the distiller (its loop's progress bar at ``verbose>=1``).
     """
     from dataclasses import replace
 
@@ -77,7 +84,7 @@ def run_forecast_benchmark(dataset, distiller, *, length=384, seq_len=96, pred_l
 
     results = {m: {"mse": [], "mae": [], "train_seconds": [], "epochs": []} for m in eval_models}
     distill_seconds, resumed = [], []
-    for seed in seeds:
+    for seed in track(seeds, progress, f"forecast {splits.name} {name}", f"{name} seed {{}}"):
         start = time.perf_counter()
         if name == "full":
             train = splits.train
@@ -88,7 +95,8 @@ def run_forecast_benchmark(dataset, distiller, *, length=384, seq_len=96, pred_l
             resumed.append(keep_work_in(
                 est, cache_dir, ["forecast", splits.name, name, f"M{length}",
                                  f"{seq_len}-{pred_len}", eval_split, f"seed{seed}"], params))
-            train = np.asarray(est.fit_resample(splits.train), dtype=np.float32)
+            train = np.asarray(with_verbose(est, verbose).fit_resample(splits.train),
+                               dtype=np.float32)
         distill_seconds.append(time.perf_counter() - start)
         for m in eval_models:
             model, hist = fit_forecaster(

@@ -31,8 +31,8 @@ def _forecasting_factory(class_name, **fixed):
     return factory
 
 
-register_forecast_distiller("random", _forecasting_factory("RandomDistiller"))
-register_forecast_distiller("mtt", _forecasting_factory("MTTDistiller"))
+register_forecast_distiller("random", _forecasting_factory("RandomSegmentDistiller"))
+register_forecast_distiller("mtt", _forecasting_factory("ForecastingMTTDistiller"))
 register_forecast_distiller("condtsf", _forecasting_factory("CondTSFDistiller"))
 register_forecast_distiller("hdt", _forecasting_factory("HarmonicDistiller"))
 # HDT ablations: window gradient matching in the time domain ("base", with the time-domain
@@ -68,7 +68,7 @@ def _classification_factory(class_name, **fixed):
     return factory
 
 
-register_classify_distiller("random", _classification_factory("RandomDistiller"))
+register_classify_distiller("random", _classification_factory("RandomPerClassDistiller"))
 register_classify_distiller("dc", _classification_factory("DCDistiller"))
 register_classify_distiller("dm", _classification_factory("DMDistiller"))
 register_classify_distiller("tm", _classification_factory("MTTDistiller"))

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from ._forecast import _versions
+from ._progress import track, with_verbose
 from ._registry import FORECAST_DISTILLERS
 
 
@@ -33,7 +34,8 @@ def _spearman(a, b):
 
 def run_theorem1_check(dataset="ETTh1", distiller="hdt", *, seeds=(0, 1, 2), every=10,
                        max_lag=96, n_reference=64, n_harmonics=None, length=384, params=None,
-                       data_home=None, device="cpu", splits=None, log=print):
+                       data_home=None, device="cpu", splits=None, log=print, progress=None,
+                       verbose=0):
     """Record the harmonic error and the autocorrelation gap along distillation runs.
 
     Parameters
@@ -52,6 +54,8 @@ def run_theorem1_check(dataset="ETTh1", distiller="hdt", *, seeds=(0, 1, 2), eve
         k of the harmonic error (default: the distiller's ``n_harmonics``, else 48).
     length : int
         Synthetic length M.
+    progress : bool, optional
+        Show a bar over the seeds; ``verbose`` is passed to the distiller.
     """
     from ..base import BaseForecastDistiller, observe_optimization
     from ..forecasting import load_forecasting_splits
@@ -72,7 +76,7 @@ def run_theorem1_check(dataset="ETTh1", distiller="hdt", *, seeds=(0, 1, 2), eve
     r_x = autocorrelation(scaled, max_lag)
     real = torch.as_tensor(scaled)
     records = {}
-    for seed in seeds:
+    for seed in track(seeds, progress, f"theorem1 {splits.name} {name}"):
         est = FORECAST_DISTILLERS[name](length=length, seq_len=96, pred_len=96,
                                         random_state=seed, device=str(dev), **params)
         M = int(est.length)
@@ -96,7 +100,7 @@ def run_theorem1_check(dataset="ETTh1", distiller="hdt", *, seeds=(0, 1, 2), eve
             rec["acf_gap"].append(float(gap))
 
         with observe_optimization(observer):
-            est.fit(splits.train)
+            with_verbose(est, verbose).fit(splits.train)
         rec["spearman"] = _spearman(rec["harmonic_error"], rec["acf_gap"])
         records[str(seed)] = rec
         if log is not None:

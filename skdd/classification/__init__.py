@@ -15,12 +15,12 @@ from ._protocol import (
     train_classifier,
 )
 from ._base import BaseClassDistiller
-from ._random import RandomDistiller
+from ._random import RandomPerClassDistiller
 from ._matching import DCDistiller, DMDistiller, MTTDistiller, FreDDistiller, dc_loops
 
 __all__ = [
     "BaseClassDistiller",
-    "RandomDistiller",
+    "RandomPerClassDistiller",
     "DCDistiller",
     "DMDistiller",
     "MTTDistiller",

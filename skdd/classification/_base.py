@@ -8,7 +8,8 @@
   (``classes_``) and come back in the original label space.
 
 ``fit_resample(X, y)`` returns ``(X_syn, y_syn)`` with ``X_syn`` of the input's number of
-dimensions (the imbalanced-learn sampler protocol). Optimising distillers standardise
+dimensions (the imbalanced-learn sampler protocol); a DataFrame ``X`` gives a DataFrame with
+its columns, a Series ``y`` a Series with its name (:class:`skdd.base.LabelledSamplerMixin`). Optimising distillers standardise
 every channel internally with the training set's mean and standard deviation (learning
 rates then mean the same on any scale) and map the synthetic samples back; a channel too
 close to constant for float32 to standardise (:func:`skdd.utils.channel_scaling`) is held
@@ -21,15 +22,15 @@ from __future__ import annotations
 import numpy as np
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
-from ..base import BaseDistiller
+from ..base import BaseDistiller, LabelledSamplerMixin
 from ..utils import channel_scaling, check_float32_range, check_positive_int
 
 __all__ = ["BaseClassDistiller"]
 
 
-class BaseClassDistiller(BaseDistiller):
+class BaseClassDistiller(LabelledSamplerMixin, BaseDistiller):
     """Base class of classification distillers (not used directly).
 
     Subclasses have the parameter ``ipc`` (the budget, in real-size samples per class)
@@ -109,10 +110,6 @@ class BaseClassDistiller(BaseDistiller):
         if self._input_ndim == 2:
             self.X_syn_ = self.X_syn_.reshape(self.X_syn_.shape[0], -1)
         return self
-
-    def _synthetic_output(self):
-        check_is_fitted(self, "X_syn_")
-        return self.X_syn_.copy(), self.y_syn_.copy()
 
     def _distilled_arrays(self):
         return {"X_syn": self.X_syn_, "y_syn": self.y_syn_}

@@ -8,7 +8,7 @@ from ..parametrization import class_balanced_choice
 from ._base import BaseClassDistiller
 
 
-class RandomDistiller(BaseClassDistiller):
+class RandomPerClassDistiller(BaseClassDistiller):
     """``ipc`` real samples of every class drawn at random (the papers' "Random" row).
 
     Parameters
@@ -33,10 +33,10 @@ class RandomDistiller(BaseClassDistiller):
 
     Examples
     --------
-    >>> from skdd.classification import RandomDistiller
+    >>> from skdd.classification import RandomPerClassDistiller
     >>> from skdd.datasets import load_digits_images
     >>> X, _, y, _ = load_digits_images()
-    >>> X_syn, y_syn = RandomDistiller(ipc=2, random_state=0).fit_resample(X, y)
+    >>> X_syn, y_syn = RandomPerClassDistiller(ipc=2, random_state=0).fit_resample(X, y)
     >>> X_syn.shape, y_syn[:4].tolist()
     ((20, 1, 8, 8), [0, 0, 1, 1])
     """

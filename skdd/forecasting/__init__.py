@@ -14,10 +14,10 @@ from ._protocol import (
     fit_forecaster,
     evaluate_forecaster,
 )
-from ._random import RandomDistiller
-from ._experts import ExpertTrajectories
+from ._random import RandomSegmentDistiller
+from ._experts import ForecastingExpertTrajectories
 from ._harmonic import HarmonicDistiller
-from ._trajectory import MTTDistiller, CondTSFDistiller
+from ._trajectory import ForecastingMTTDistiller, CondTSFDistiller
 
 __all__ = [
     "make_windows",
@@ -35,9 +35,9 @@ __all__ = [
     "train_forecaster",
     "fit_forecaster",
     "evaluate_forecaster",
-    "RandomDistiller",
-    "ExpertTrajectories",
+    "RandomSegmentDistiller",
+    "ForecastingExpertTrajectories",
     "HarmonicDistiller",
-    "MTTDistiller",
+    "ForecastingMTTDistiller",
     "CondTSFDistiller",
 ]

@@ -14,7 +14,7 @@ from ..objectives import ExpertTrajectories as _ExpertTrajectories
 from ._protocol import TrainingRecipe, train_forecaster
 
 
-class ExpertTrajectories(_ExpertTrajectories):
+class ForecastingExpertTrajectories(_ExpertTrajectories):
     """Expert trajectories of a forecasting backbone (see
     :class:`skdd.objectives.ExpertTrajectories`), trained with the forecasting trainer.
 

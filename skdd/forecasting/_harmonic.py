@@ -10,7 +10,7 @@ from ..objectives import (TrajectoryMatching, harmonic_filter, harmonic_loss,
                           mean_amplitude_spectrum, subsequences, top_k_harmonics)
 from ..parametrization import FourierDomain, TimeDomain, WithLearnableStep
 from ..utils import check_option, check_positive_float, check_positive_int
-from ._experts import ExpertTrajectories
+from ._experts import ForecastingExpertTrajectories
 from ._windows import sample_window_batches
 
 
@@ -216,7 +216,7 @@ class HarmonicDistiller(BaseForecastDistiller):
         if trajectory:  # learnable student step size, as in trajectory matching
             synthetic = WithLearnableStep(synthetic, float(self.inner_lr), 1e-3)
 
-        experts = ExpertTrajectories.for_estimator(self, real, device)
+        experts = ForecastingExpertTrajectories.for_estimator(self, real, device)
         matching = TrajectoryMatching(experts.model)
         self.expert_buffer_bytes_ = int(experts.nbytes)
         n_freq = M // 2 + 1

@@ -7,7 +7,7 @@ import torch
 from ..base import BaseForecastDistiller
 
 
-class RandomDistiller(BaseForecastDistiller):
+class RandomSegmentDistiller(BaseForecastDistiller):
     """A random contiguous segment of the training series, all channels.
 
     The reference every forecasting distiller is measured against: the synthetic series
@@ -39,10 +39,10 @@ class RandomDistiller(BaseForecastDistiller):
 
     Examples
     --------
-    >>> from skdd import RandomDistiller
+    >>> from skdd import RandomSegmentDistiller
     >>> from skdd.datasets import make_seasonal_series
     >>> series = make_seasonal_series(1000, 3, random_state=0)
-    >>> RandomDistiller(length=200, random_state=0).fit_resample(series).shape
+    >>> RandomSegmentDistiller(length=200, random_state=0).fit_resample(series).shape
     (200, 3)
     """
 

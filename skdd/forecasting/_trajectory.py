@@ -8,11 +8,11 @@ from ..nn import check_forecasting_backbone
 from ..objectives import TrajectoryMatching, check_expert_schedule
 from ..parametrization import TimeDomain, WithLearnableStep
 from ..utils import check_interval, check_positive_float, check_positive_int
-from ._experts import ExpertTrajectories
+from ._experts import ForecastingExpertTrajectories
 from ._windows import make_windows, sample_window_batches
 
 
-class MTTDistiller(BaseForecastDistiller):
+class ForecastingMTTDistiller(BaseForecastDistiller):
     """Matching training trajectories (MTT, Cazenavette et al. 2022) on one series.
 
     The synthetic series is stored in the time domain. Before distillation,
@@ -57,11 +57,11 @@ class MTTDistiller(BaseForecastDistiller):
 
     Examples
     --------
-    >>> from skdd.forecasting import MTTDistiller
+    >>> from skdd.forecasting import ForecastingMTTDistiller
     >>> from skdd.datasets import make_seasonal_series
     >>> series = make_seasonal_series(600, 2, random_state=0)
-    >>> mtt = MTTDistiller(length=96, seq_len=24, pred_len=12, max_iter=5, n_experts=1,
-    ...                    expert_epochs=3, random_state=0)
+    >>> mtt = ForecastingMTTDistiller(length=96, seq_len=24, pred_len=12, max_iter=5, n_experts=1,
+    ...                               expert_epochs=3, random_state=0)
     >>> mtt.fit_resample(series).shape
     (96, 2)
     """
@@ -117,7 +117,7 @@ class MTTDistiller(BaseForecastDistiller):
         start = int(torch.randint(real.shape[0] - M + 1, (1,)))
         synthetic = WithLearnableStep(TimeDomain(real[start:start + M]), float(self.syn_lr),
                                       float(self.lr_lr))
-        experts = ExpertTrajectories.for_estimator(self, real, device)
+        experts = ForecastingExpertTrajectories.for_estimator(self, real, device)
         self.expert_buffer_bytes_ = int(experts.nbytes)
         matching = TrajectoryMatching(experts.model)
         span = int(self.expert_span)
@@ -138,7 +138,7 @@ class MTTDistiller(BaseForecastDistiller):
         self.syn_lr_ = float(synthetic.step().detach())
 
 
-class CondTSFDistiller(MTTDistiller):
+class CondTSFDistiller(ForecastingMTTDistiller):
     """CondTSF (Ding et al., NeurIPS 2024): MTT plus a value term on the targets.
 
     Every ``cond_every`` iterations, the fully trained experts forecast every window of the
@@ -155,7 +155,7 @@ class CondTSFDistiller(MTTDistiller):
     cond_every : int, default=10
     cond_weight : float, default=0.1
         In (0, 1].
-    (the others as :class:`MTTDistiller`)
+    (the others as :class:`ForecastingMTTDistiller`)
 
     Examples
     --------

@@ -17,7 +17,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
 
@@ -41,12 +41,15 @@ MAPPER_PRESETS = {
 TAU_GRID = (0.1, 0.5, 1.0, 2.0, 4.0)
 
 
-class NeuralMapper(TransformerMixin, BaseEstimator):
+class NeuralMapper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Refine synthetic series with a U-Net trained on stochastic-VQ reconstructions.
 
     A scikit-learn transformer: ``fit`` on real series (training the generator first
     unless it is already fitted), ``transform`` maps any series (typically the
-    generator's samples) to refined series of the same shape, row by row.
+    generator's samples) to refined series of the same shape, row by row. For 2-D input
+    ``(n_series, n_timesteps)`` each time step is a feature:
+    ``set_output(transform="pandas")`` makes ``transform`` and ``fit_transform`` return
+    DataFrames with the input's column names (and, for DataFrame input, its index).
 
     Parameters
     ----------
@@ -298,6 +301,21 @@ class NeuralMapper(TransformerMixin, BaseEstimator):
             unet, loss_fn, data_fingerprint=data_fingerprint(xt.cpu().numpy()), lr=self.lr,
             max_iter=cfg["max_iter"], schedule="cosine", checkpoint=checkpoint)
         return unet.eval(), loss_curve
+
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names for 2-D input ``(n_series, n_timesteps)``: the input's
+        (one per time step; ``x0``, ``x1``, ... for arrays).
+
+        3-D series ``(n, C, T)`` have no tabular form: they raise ValueError (and so does
+        ``transform`` under ``set_output(transform="pandas")``).
+        """
+        check_is_fitted(self, "unet_")
+        if not self._input_2d:
+            raise ValueError(
+                f"{type(self).__name__} was fitted on 3-D series (n, C, T), which have no "
+                "feature names and stay arrays; fit on 2-D series (n_series, n_timesteps) "
+                "for feature names and set_output(transform='pandas').")
+        return super().get_feature_names_out(input_features)
 
     def transform(self, X):
         """Map series through the U-Net (deterministic, row by row).
