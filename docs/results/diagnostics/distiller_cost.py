@@ -30,35 +30,24 @@ def classification(name):
     return cls(random_state=0, device="cpu"), (np.asarray(X, dtype=np.float32), y)
 
 
-def _class(module, *names):
-    """The first of ``names`` that ``module`` exports."""
-    import importlib
-
-    mod = importlib.import_module(module)
-    return next(n for n in names if hasattr(mod, n))
-
-
 CASES = {
     "HarmonicDistiller": (forecasting, "HarmonicDistiller"),
-    "MTTDistiller (forecasting)": (forecasting, "MTTDistiller"),
+    "ForecastingMTTDistiller": (forecasting, "ForecastingMTTDistiller"),
     "CondTSFDistiller": (forecasting, "CondTSFDistiller"),
-    "RandomSegmentDistiller": (forecasting, None),
+    "RandomSegmentDistiller": (forecasting, "RandomSegmentDistiller"),
     "FreDDistiller": (classification, "FreDDistiller"),
     "CFMDistiller": (classification, "CFMDistiller"),
     "DCDistiller": (classification, "DCDistiller"),
     "DMDistiller": (classification, "DMDistiller"),
     "MTTDistiller (classification)": (classification, "MTTDistiller"),
     "SRe2LDistiller": (classification, "SRe2LDistiller"),
-    "RandomPerClassDistiller": (classification, None),
+    "RandomPerClassDistiller": (classification, "RandomPerClassDistiller"),
 }
 
 
 def main(names):
     for label in names or CASES:
         build, name = CASES[label]
-        if name is None:  # the random references
-            module = "skdd.forecasting" if build is forecasting else "skdd.classification"
-            name = _class(module, label, "RandomDistiller")
         est, args = build(name)
         start = time.perf_counter()
         est.fit(*args)
