@@ -32,8 +32,11 @@ def build_parser():
     f.add_argument("--length", type=int, default=384, help="synthetic series length M")
     f.add_argument("--seq-len", type=int, default=96)
     f.add_argument("--pred-len", type=int, default=96)
-    f.add_argument("--eval", default="dlinear,itransformer,xpatch",
+    f.add_argument("--eval", default="dlinear,itransformer,xpatch,patchtst",
                    help="comma-separated evaluation models")
+    f.add_argument("--protocol", choices=["v1", "v2"], default="v2",
+                   help="evaluation recipes: v2 per dataset and model, chosen on the validation "
+                        "split (Random under its own), v1 one per model for every dataset")
     f.add_argument("--seeds", type=_int_list, default=[0, 1, 2])
     f.add_argument("--params", default="{}", help="JSON object of extra distiller parameters")
     f.add_argument("--data-home", default=None, help="folder holding ett/*.csv(.gz)")
@@ -45,6 +48,27 @@ def build_parser():
                    help="JSON overrides of the evaluation recipe (recipe selection on val)")
     f.add_argument("--json", default=None, help="write the result to this JSON file")
     f.add_argument("--cache-dir", default=None, help=_CACHE_HELP)
+    g = sub.add_parser("recipes", help="choose protocol v2's synthetic-data recipes of a "
+                                       "dataset on its validation split")
+    g.add_argument("--dataset", default="ETTh1")
+    g.add_argument("--distillers", default="mtt,condtsf,hdt-paper,hdt",
+                   help="comma-separated distillers whose series are pooled (random is always "
+                        "evaluated for its own recipe)")
+    g.add_argument("--eval", default="dlinear,itransformer,xpatch,patchtst",
+                   help="comma-separated evaluation models")
+    g.add_argument("--seeds", type=_int_list, default=[0, 1, 2])
+    g.add_argument("--epochs", type=_int_list, default=None,
+                   help="comma-separated epoch counts (default 5,10,20,40,80)")
+    g.add_argument("--lrs", default=None, help="comma-separated learning rates "
+                                               "(default 1e-4,3e-4,1e-3)")
+    g.add_argument("--length", type=int, default=384, help="synthetic series length M")
+    g.add_argument("--params", default="{}",
+                   help='JSON {distiller: {parameter: value}} of extra distiller parameters')
+    g.add_argument("--data-home", default=None)
+    g.add_argument("--device", default="auto")
+    g.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1)")
+    g.add_argument("--json", default=None, help="write the result to this JSON file")
+    g.add_argument("--cache-dir", default=None, help=_CACHE_HELP)
     d = sub.add_parser("demo", help="the embedded default: distil a generated seasonal series "
                                     "with every forecasting distiller and compare with full data")
     d.add_argument("--seeds", type=_int_list, default=[0, 1, 2])
@@ -121,6 +145,19 @@ def main(argv=None):
         print(format_theorem1_table(result))
         _write_json(result, args.json)
         return 0
+    if args.task == "recipes":
+        from ._recipes import format_recipe_table, run_recipe_selection
+
+        result = run_recipe_selection(
+            args.dataset, distillers=[d for d in args.distillers.split(",") if d],
+            eval_models=[m for m in args.eval.split(",") if m], seeds=args.seeds,
+            epochs=args.epochs, lrs=None if args.lrs is None else [float(v) for v in
+                                                                    args.lrs.split(",") if v],
+            length=args.length, params=json.loads(args.params), data_home=args.data_home,
+            device=args.device, n_threads=args.threads, cache_dir=args.cache_dir)
+        print(format_recipe_table(result))
+        _write_json(result, args.json)
+        return 0
     if args.task == "fidelity":
         from ._fidelity import fidelity_main
 
@@ -171,7 +208,7 @@ def main(argv=None):
         pred_len=args.pred_len, eval_models=[m for m in args.eval.split(",") if m],
         seeds=args.seeds, params=params, data_home=args.data_home, device=args.device,
         eval_split=args.eval_split, recipe=recipe, splits=splits, n_threads=args.threads,
-        cache_dir=args.cache_dir)
+        cache_dir=args.cache_dir, protocol=args.protocol)
     print(format_forecast_table(result))
     _write_json(result, args.json)
     return 0

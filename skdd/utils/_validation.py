@@ -123,3 +123,10 @@ def select_recipe(tables, model, data):
     if key not in table:
         raise ValueError(f"model={model!r} has no training recipe; choose one of {sorted(table)}.")
     return table[key]
+
+
+def check_bool(value, name):
+    """Raise ValueError naming ``name`` unless ``value`` is a bool (numpy's included)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name}={value!r} must be True or False.")
+    return bool(value)
