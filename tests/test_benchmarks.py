@@ -19,7 +19,8 @@ def splits():
 
 def _run(splits, distiller, **kw):
     kw = {"length": 120, "seq_len": 48, "pred_len": 24, "eval_models": ["dlinear", "xpatch"],
-          "seeds": [0, 1], "splits": splits, "recipe": {"epochs": 2}, "log": None, **kw}
+          "seeds": [0, 1], "splits": splits, "recipe": {"epochs": 2}, "log": None,
+          "protocol": "v1", **kw}
     return run_forecast_benchmark("seasonal", distiller, **kw)
 
 
@@ -66,9 +67,9 @@ def test_cli_writes_json(tmp_path, capsys):
     out = tmp_path / "out.json"
     main(["forecast", "--dataset", "seasonal", "--distiller", "random", "--length", "200",
           "--seq-len", "48", "--pred-len", "24", "--eval", "dlinear", "--seeds", "0",
-          "--recipe", '{"epochs": 2}', "--json", str(out)])
+          "--recipe", '{"epochs": 2}', "--protocol", "v1", "--json", str(out)])
     res = json.loads(out.read_text())
-    assert res["results"]["dlinear"]["mse"][0] > 0
+    assert res["results"]["dlinear"]["mse"][0] > 0 and res["protocol"] == "v1"
     assert "MSE" in capsys.readouterr().out
 
 
@@ -79,7 +80,7 @@ def test_cli_on_real_ett(data_home, tmp_path):
     out = tmp_path / "etth1.json"
     main(["forecast", "--dataset", "ETTh1", "--distiller", "random", "--eval", "dlinear",
           "--seeds", "0", "--data-home", str(data_home), "--recipe", '{"epochs": 1}',
-          "--json", str(out)])
+          "--protocol", "v1", "--json", str(out)])
     res = json.loads(out.read_text())
     assert res["dataset"] == "ETTh1" and res["length"] == 384
 
@@ -357,7 +358,7 @@ def test_cache_dir_of_the_forecast_task_reuses_a_finished_distillation(splits, t
                   cache_dir=tmp_path)
     assert first["resumed"] == [False] and second["resumed"] == [True]
     assert first["results"]["dlinear"]["mse"] == second["results"]["dlinear"]["mse"]
-    (path,) = (tmp_path / "checkpoints").glob("forecast-seasonal-mtt-M120-48-24-test-seed0-*.pt")
+    (path,) = (tmp_path / "checkpoints").glob("forecast-seasonal-mtt-M120-48-24-seed0-*.pt")
 
 
 def test_command_line_turns_sigterm_into_an_interrupt_and_exits_130(monkeypatch, capsys):
@@ -396,7 +397,7 @@ def test_help_lists_the_registered_names_and_the_defaults(capsys):
     for name in [*FORECAST_DISTILLERS, "full", *SYNTHETIC_RECIPES, "ETTh1", "ETTm2", "seasonal"]:
         assert name in text
     for default in ("(default: random)", "(default: ETTh1)", "(default: 384)",
-                    "(default: 0,1,2)", "(default: dlinear,itransformer,xpatch)",
+                    "(default: 0,1,2)", "(default: dlinear,itransformer,xpatch,patchtst)",
                     "(default: test)", "(default: auto)"):
         assert default in text
     assert "--quiet" in text
@@ -473,7 +474,7 @@ def test_command_line_usage_error_has_no_traceback():
 
 _TINY_FORECAST = ["forecast", "--dataset", "seasonal", "--distiller", "mtt", "--length", "200",
                   "--seq-len", "48", "--pred-len", "24", "--eval", "dlinear", "--seeds", "0,1",
-                  "--recipe", '{"epochs": 1}',
+                  "--recipe", '{"epochs": 1}', "--protocol", "v1",
                   "--params", '{"max_iter": 2, "n_experts": 1, "expert_epochs": 2}']
 
 

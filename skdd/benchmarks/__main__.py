@@ -45,6 +45,17 @@ def _int_list(text):
     return values
 
 
+def _float_list(text):
+    try:
+        values = [float(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        values = []
+    if not values or not all(v > 0 and v < float("inf") for v in values):
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive numbers, got "
+                                         f"{text!r}")
+    return values
+
+
 def _json_object(text):
     try:
         value = json.loads(text)
@@ -169,6 +180,10 @@ def build_parser():
                    help=_DATA_HOME_HELP.format(what="ett/*.csv(.gz), custom CSVs"))
     f.add_argument("--device", default="auto", help=_DEVICE_HELP)
     f.add_argument("--threads", type=int, default=None, help=_THREADS_HELP)
+    f.add_argument("--protocol", choices=["v1", "v2"], default="v2",
+                   help="evaluation recipes: v2 per dataset and model, chosen on the "
+                        "validation split (Random under its own recipe); v1 one recipe per "
+                        "model for every dataset (the generated 'seasonal' series has only v1)")
     f.add_argument("--eval-split", choices=["test", "val"], default="test",
                    help="split the models are scored on: 'val' for choosing recipes and "
                         "settings; never tune on 'test'")
@@ -177,6 +192,36 @@ def build_parser():
                         "...), a JSON object")
     f.add_argument("--json", default=None, metavar="PATH", help=_JSON_HELP)
     f.add_argument("--cache-dir", default=None, help=_CACHE_HELP)
+
+    g = add("recipes", "choose protocol v2's synthetic-data recipes of a dataset on its "
+                       "validation split", parents=[common])
+    g.add_argument("--dataset", default="ETTh1",
+                   help=f"{_names(forecast_datasets)}, or the name of a custom CSV in the data "
+                        "home, or a path to one")
+    g.add_argument("--distillers", type=_choice_list(FORECAST_DISTILLERS),
+                   default="mtt,condtsf,hdt-paper,hdt", metavar="NAMES",
+                   help="comma-separated distillers whose series are pooled for the distilled "
+                        "rows' recipe (random is always evaluated, for its own recipe): "
+                        f"{_names(FORECAST_DISTILLERS)}")
+    g.add_argument("--eval", type=_choice_list(eval_models), default=",".join(EVAL_MODELS),
+                   metavar="MODELS",
+                   help=f"comma-separated evaluation models: {_names(eval_models)}")
+    g.add_argument("--seeds", type=_int_list, default="0,1,2", help=_SEEDS_HELP)
+    g.add_argument("--epochs", type=_int_list, default="5,10,20,40,80",
+                   help="comma-separated epoch counts of the grid")
+    g.add_argument("--lrs", type=_float_list, default="1e-4,3e-4,1e-3",
+                   help="comma-separated learning rates of the grid")
+    g.add_argument("--length", type=int, default=384, metavar="M",
+                   help="length M of the synthetic series (time steps)")
+    g.add_argument("--params", type=_json_object, default="{}", metavar="JSON",
+                   help="extra parameters per distiller, a JSON object "
+                        "{distiller: {parameter: value}}")
+    g.add_argument("--data-home", default=None,
+                   help=_DATA_HOME_HELP.format(what="ett/*.csv(.gz), custom CSVs"))
+    g.add_argument("--device", default="auto", help=_DEVICE_HELP)
+    g.add_argument("--threads", type=int, default=None, help=_THREADS_HELP)
+    g.add_argument("--json", default=None, metavar="PATH", help=_JSON_HELP)
+    g.add_argument("--cache-dir", default=None, help=_CACHE_HELP)
 
     d = add("demo", "the embedded default: distil a generated seasonal series with each "
                     "forecasting distiller, train the evaluation models on each synthetic "
@@ -344,6 +389,18 @@ def main(argv=None):
         print(format_theorem1_table(result))
         _write_json(result, args.json)
         return 0
+    if args.task == "recipes":
+        from ._recipes import format_recipe_table, run_recipe_selection
+
+        splits = _load_forecast_splits(parser, args, seq_len=96)
+        result = run_recipe_selection(
+            args.dataset, distillers=args.distillers, eval_models=args.eval, seeds=args.seeds,
+            epochs=args.epochs, lrs=args.lrs, length=args.length, params=args.params,
+            data_home=args.data_home, device=args.device, n_threads=args.threads,
+            cache_dir=args.cache_dir, splits=splits, log=_log)
+        print(format_recipe_table(result))
+        _write_json(result, args.json)
+        return 0
     if args.task == "fidelity":
         from ._fidelity import fidelity_main
 
@@ -381,12 +438,21 @@ def main(argv=None):
     from ._forecast import format_forecast_table, run_forecast_benchmark
 
     splits = _load_forecast_splits(parser, args, seq_len=args.seq_len)
+    if args.protocol == "v2":  # a dataset without v2 recipes is a usage error, not a traceback
+        from ..forecasting import get_recipe
+
+        try:
+            for model in args.eval:
+                get_recipe(model, "synthetic", protocol="v2", dataset=splits.name)
+        except ValueError as exc:
+            parser.task_parsers["forecast"].error(f"argument --protocol: {exc}")
     result = run_forecast_benchmark(
         args.dataset, args.distiller, length=args.length, seq_len=args.seq_len,
         pred_len=args.pred_len, eval_models=args.eval, seeds=args.seeds, params=args.params,
         data_home=args.data_home, device=args.device, eval_split=args.eval_split,
         recipe=args.recipe, splits=splits, n_threads=args.threads, cache_dir=args.cache_dir,
-        log=_log, progress=progress, verbose=verbose)
+        log=_log, progress=progress, verbose=verbose,
+        protocol=args.protocol)
     print(format_forecast_table(result))
     _write_json(result, args.json)
     return 0

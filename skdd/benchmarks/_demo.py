@@ -24,7 +24,8 @@ def run_demo(seeds=(0, 1, 2), length=384, seq_len=96, pred_len=96, eval_models=(
     """Run every distiller (and the full-data reference) on the embedded default.
 
     ``progress=True`` shows one bar over every (distiller, seed) run; ``verbose`` is
-    passed to the distillers (see :func:`run_forecast_benchmark`).
+    passed to the distillers (see :func:`run_forecast_benchmark`). The generated series has no recipes of its own, so the evaluation models use the
+    dataset-independent recipes of protocol v1.
 
     Returns
     -------
@@ -37,7 +38,8 @@ def run_demo(seeds=(0, 1, 2), length=384, seq_len=96, pred_len=96, eval_models=(
         results = {n: run_forecast_benchmark("seasonal", n, length=length, seq_len=seq_len,
                                              pred_len=pred_len, eval_models=eval_models,
                                              seeds=seeds, splits=splits, log=log,
-                                             progress=bar, verbose=verbose)
+                                             progress=bar, verbose=verbose,
+                                             protocol="v1")
                    for n in names}
     rows = []
     for model in eval_models:

@@ -10,7 +10,7 @@ import numpy as np
 from ._progress import track, with_verbose
 from ._registry import FORECAST_DISTILLERS
 
-EVAL_MODELS = ("dlinear", "itransformer", "xpatch")
+EVAL_MODELS = ("dlinear", "itransformer", "xpatch", "patchtst")
 
 
 def _versions():
@@ -23,11 +23,51 @@ def _versions():
             "scikit-learn": sklearn.__version__, "python": platform.python_version()}
 
 
+def check_forecast_distiller(distiller):
+    """The registry key of ``distiller`` (or "full"), else ValueError listing the names."""
+    name = str(distiller).lower()
+    if name != "full" and name not in FORECAST_DISTILLERS:
+        raise ValueError(f"distiller={distiller!r} is unknown; choose one of "
+                         f"{sorted(FORECAST_DISTILLERS) + ['full']}.")
+    return name
+
+
+def distil_series(splits, distiller, *, length, seq_len, pred_len, seed, params=None,
+                  device="cpu", cache_dir=None, verbose=0):
+    """Distil ``splits.train`` with the registered ``distiller`` at ``seed``.
+
+    Returns ``(series, seconds, resumed)``: the synthetic series as float32, the wall time
+    and whether the fit continued from a checkpoint in ``cache_dir``. The run is named by
+    the dataset, distiller, length, windows and seed (not by the evaluation split, which a
+    distillation never sees), so validation and test runs share one distillation.
+    "full" returns the whole train split. ``verbose`` is passed to the distiller.
+    """
+    from ._cache import keep_work_in
+
+    name = check_forecast_distiller(distiller)
+    start = time.perf_counter()
+    if name == "full":
+        return splits.train, 0.0, False
+    params = dict(params or {})
+    est = FORECAST_DISTILLERS[name](length=length, seq_len=seq_len, pred_len=pred_len,
+                                    random_state=seed, device=str(device), **params)
+    resumed = keep_work_in(est, cache_dir, ["forecast", splits.name, name, f"M{length}",
+                                            f"{seq_len}-{pred_len}", f"seed{seed}"], params)
+    series = np.asarray(with_verbose(est, verbose).fit_resample(splits.train), dtype=np.float32)
+    return series, time.perf_counter() - start, resumed
+
+
+def data_kind(distiller):
+    """The recipe kind of a row: "full", "random" (the gap's reference) or "synthetic"."""
+    name = str(distiller).lower()
+    return name if name in ("full", "random") else "synthetic"
+
+
 def run_forecast_benchmark(dataset, distiller, *, length=384, seq_len=96, pred_len=96,
                            eval_models=EVAL_MODELS, seeds=(0, 1, 2), params=None,
                            data_home=None, device="cpu", eval_split="test", recipe=None,
                            splits=None, n_threads=None, log=print, cache_dir=None,
-                           progress=None, verbose=0):
+                           progress=None, verbose=0, protocol="v2"):
     """Run the forecasting protocol for one distiller and return the JSON-ready result.
 
     Parameters
@@ -50,6 +90,10 @@ def run_forecast_benchmark(dataset, distiller, *, length=384, seq_len=96, pred_l
         selection on the validation split.
     splits : ForecastingSplits, optional
         Pre-loaded splits (tests use small generated series).
+    protocol : {"v1", "v2"}, default="v2"
+        Which evaluation recipes (:func:`skdd.forecasting.get_recipe`): v2 per dataset
+        and model, chosen on the validation split, with Random under its own recipe; v1
+        one recipe per model for every dataset.
     cache_dir : str or path-like, optional
         Keep each distillation's checkpoint there, so the same command resumes an
         interrupted run and reuses finished ones
@@ -64,13 +108,10 @@ def run_forecast_benchmark(dataset, distiller, *, length=384, seq_len=96, pred_l
     from dataclasses import replace
 
     from ..forecasting import evaluate_forecaster, fit_forecaster, get_recipe, load_forecasting_splits
-    from ..utils import resolve_device
-    from ._cache import keep_work_in
+    from ..utils import check_option, resolve_device
 
-    name = str(distiller).lower()
-    if name != "full" and name not in FORECAST_DISTILLERS:
-        raise ValueError(f"distiller={distiller!r} is unknown; choose one of "
-                         f"{sorted(FORECAST_DISTILLERS) + ['full']}.")
+    name = check_forecast_distiller(distiller)
+    check_option(protocol, "protocol", ("v1", "v2"))
     if eval_split not in ("test", "val"):
         raise ValueError(f"eval_split={eval_split!r} must be 'test' or 'val'.")
     eval_models = [str(m).lower() for m in eval_models]
@@ -79,29 +120,22 @@ def run_forecast_benchmark(dataset, distiller, *, length=384, seq_len=96, pred_l
         splits = load_forecasting_splits(dataset, seq_len=seq_len, data_home=data_home)
     dev = resolve_device(device)
     target = splits.test if eval_split == "test" else splits.val
-    data_kind = "full" if name == "full" else "synthetic"
-    recipes = {m: replace(get_recipe(m, data_kind), **(recipe or {})) for m in eval_models}
+    kind = data_kind(name)
+    recipes = {m: replace(get_recipe(m, kind, protocol=protocol, dataset=splits.name),
+                          **(recipe or {})) for m in eval_models}
 
     results = {m: {"mse": [], "mae": [], "train_seconds": [], "epochs": []} for m in eval_models}
     distill_seconds, resumed = [], []
     for seed in track(seeds, progress, f"forecast {splits.name} {name}", f"{name} seed {{}}"):
-        start = time.perf_counter()
-        if name == "full":
-            train = splits.train
-            resumed.append(False)
-        else:
-            est = FORECAST_DISTILLERS[name](length=length, seq_len=seq_len, pred_len=pred_len,
-                                            random_state=seed, device=str(dev), **params)
-            resumed.append(keep_work_in(
-                est, cache_dir, ["forecast", splits.name, name, f"M{length}",
-                                 f"{seq_len}-{pred_len}", eval_split, f"seed{seed}"], params))
-            train = np.asarray(with_verbose(est, verbose).fit_resample(splits.train),
-                               dtype=np.float32)
-        distill_seconds.append(time.perf_counter() - start)
+        train, seconds, was_resumed = distil_series(
+            splits, name, length=length, seq_len=seq_len, pred_len=pred_len, seed=seed,
+            params=params, device=dev, cache_dir=cache_dir, verbose=verbose)
+        distill_seconds.append(seconds)
+        resumed.append(was_resumed)
         for m in eval_models:
             model, hist = fit_forecaster(
                 m, train, seq_len=seq_len, pred_len=pred_len, recipe=recipes[m],
-                val=splits.val if data_kind == "full" else None, dataset=splits.name,
+                val=splits.val if kind == "full" else None, dataset=splits.name,
                 device=dev, random_state=seed, n_threads=n_threads)
             scores = evaluate_forecaster(model, target, seq_len=seq_len, pred_len=pred_len)
             results[m]["mse"].append(scores["mse"])
@@ -121,6 +155,7 @@ def run_forecast_benchmark(dataset, distiller, *, length=384, seq_len=96, pred_l
         "length": length if name != "full" else int(splits.train.shape[0]),
         "seeds": list(seeds),
         "eval_split": eval_split,
+        "protocol": protocol,
         "recipes": {m: recipes[m].as_dict() for m in eval_models},
         "distill_seconds": distill_seconds,
         "resumed": resumed,

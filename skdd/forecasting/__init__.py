@@ -8,6 +8,10 @@ from ._protocol import (
     TrainingRecipe,
     SYNTHETIC_RECIPES,
     FULL_DATA_RECIPES,
+    SYNTHETIC_RECIPES_V2,
+    RECIPE_EPOCHS,
+    RECIPE_LRS,
+    PROTOCOLS,
     get_recipe,
     backbone_kwargs,
     train_forecaster,
@@ -15,7 +19,7 @@ from ._protocol import (
     evaluate_forecaster,
 )
 from ._random import RandomSegmentDistiller
-from ._experts import ForecastingExpertTrajectories
+from ._experts import ExpertPool, ForecastingExpertTrajectories
 from ._harmonic import HarmonicDistiller
 from ._trajectory import ForecastingMTTDistiller, CondTSFDistiller
 
@@ -30,12 +34,17 @@ __all__ = [
     "TrainingRecipe",
     "SYNTHETIC_RECIPES",
     "FULL_DATA_RECIPES",
+    "SYNTHETIC_RECIPES_V2",
+    "RECIPE_EPOCHS",
+    "RECIPE_LRS",
+    "PROTOCOLS",
     "get_recipe",
     "backbone_kwargs",
     "train_forecaster",
     "fit_forecaster",
     "evaluate_forecaster",
     "RandomSegmentDistiller",
+    "ExpertPool",
     "ForecastingExpertTrajectories",
     "HarmonicDistiller",
     "ForecastingMTTDistiller",

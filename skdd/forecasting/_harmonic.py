@@ -5,12 +5,12 @@ import numpy as np
 import torch
 
 from ..base import BaseForecastDistiller, data_fingerprint
-from ..nn import check_forecasting_backbone
-from ..objectives import (TrajectoryMatching, harmonic_filter, harmonic_loss,
-                          mean_amplitude_spectrum, subsequences, top_k_harmonics)
+from ..nn import check_forecasting_backbones
+from ..objectives import (harmonic_filter, harmonic_loss, mean_amplitude_spectrum, subsequences,
+                          top_k_harmonics)
 from ..parametrization import FourierDomain, TimeDomain, WithLearnableStep
-from ..utils import check_option, check_positive_float, check_positive_int
-from ._experts import ForecastingExpertTrajectories
+from ..utils import check_bool, check_option, check_positive_float, check_positive_int
+from ._experts import ExpertPool
 from ._windows import sample_window_batches
 
 
@@ -60,8 +60,13 @@ class HarmonicDistiller(BaseForecastDistiller):
         Weight λ of the harmonic loss; 0 gives frequency-domain gradient matching only.
     p : float, default=2
         Order of the harmonic norm.
-    backbone : {"dlinear", "itransformer", "xpatch"}, default="dlinear"
-        Backbone of the gradient matching.
+    backbone : str or list of str, default="dlinear"
+        Backbone of the gradient matching ("dlinear", "itransformer", "xpatch",
+        "patchtst"). A list of distinct names is a backbone pool: one expert buffer per
+        backbone, and each iteration matches through one of them drawn at random.
+    window_norm : bool, default=False
+        Normalise every input window of the matching backbone per channel
+        (:class:`skdd.nn.WindowNormalized`), as iTransformer, xPatch and PatchTST do.
     parametrization : {"fourier", "time"}, default="fourier"
         Learn the rfft coefficients of S (HDT) or its values directly (the "window
         gradient matching" ablation).
@@ -132,9 +137,10 @@ class HarmonicDistiller(BaseForecastDistiller):
     """
 
     _learning_rates = ("lr", "inner_lr")
+    _fingerprint_neutral = {"window_norm": False}
 
     def __init__(self, length=384, n_harmonics=48, harmonic_weight=0.1, p=2, backbone="dlinear",
-                 parametrization="fourier", frequency_scale="amplitude", seq_len=96, pred_len=96, max_iter=300, lr=0.4,
+                 window_norm=False, parametrization="fourier", frequency_scale="amplitude", seq_len=96, pred_len=96, max_iter=300, lr=0.4,
                  expert_steps=10, syn_steps=10, inner_lr=0.1, target="harmonic_steps",
                  expert_span=2, batch_size=64, n_subsequences=32,
                  n_experts=5, expert_epochs=5, device="auto", random_state=None, verbose=0,
@@ -144,6 +150,7 @@ class HarmonicDistiller(BaseForecastDistiller):
         self.harmonic_weight = harmonic_weight
         self.p = p
         self.backbone = backbone
+        self.window_norm = window_norm
         self.parametrization = parametrization
         self.frequency_scale = frequency_scale
         self.seq_len = seq_len
@@ -195,7 +202,8 @@ class HarmonicDistiller(BaseForecastDistiller):
             raise ValueError(f"parametrization={self.parametrization!r} must be 'fourier' or "
                              "'time'.")
         check_option(self.frequency_scale, "frequency_scale", ("uniform", "amplitude"))
-        check_forecasting_backbone(self.backbone)
+        check_forecasting_backbones(self.backbone)
+        check_bool(self.window_norm, "window_norm")
         return length, seq_len, pred_len
 
     # -- the method -----------------------------------------------------------------
@@ -216,9 +224,8 @@ class HarmonicDistiller(BaseForecastDistiller):
         if trajectory:  # learnable student step size, as in trajectory matching
             synthetic = WithLearnableStep(synthetic, float(self.inner_lr), 1e-3)
 
-        experts = ForecastingExpertTrajectories.for_estimator(self, real, device)
-        matching = TrajectoryMatching(experts.model)
-        self.expert_buffer_bytes_ = int(experts.nbytes)
+        pool = ExpertPool.for_estimator(self, real, device)
+        self.expert_buffer_bytes_ = int(pool.nbytes)
         n_freq = M // 2 + 1
         k = n_freq if self.n_harmonics is None else int(self.n_harmonics)
         lam, p = float(self.harmonic_weight), float(self.p)
@@ -241,6 +248,7 @@ class HarmonicDistiller(BaseForecastDistiller):
                 mask = torch.ones(f_x.shape, dtype=torch.bool, device=device)
                 x_h, s_h = x_sub, syn
             l_harm = harmonic_loss(f_x, f_s, mask, p=p)
+            experts, matching = pool.draw()
             e = int(torch.randint(experts.n_experts, (1,)))
             if trajectory:
                 span = int(self.expert_span)

@@ -17,8 +17,8 @@ import torch
 from sklearn.preprocessing import StandardScaler
 
 from ..nn import make_forecasting_backbone
-from ..utils import (check_positive_float, check_positive_int, check_series, resolve_device,
-                     seeded, select_recipe, torch_threads)
+from ..utils import (check_option, check_positive_float, check_positive_int, check_series,
+                     resolve_device, seeded, select_recipe, torch_threads)
 from ._windows import make_windows, n_windows
 
 __all__ = [
@@ -29,6 +29,10 @@ __all__ = [
     "TrainingRecipe",
     "SYNTHETIC_RECIPES",
     "FULL_DATA_RECIPES",
+    "SYNTHETIC_RECIPES_V2",
+    "RECIPE_EPOCHS",
+    "RECIPE_LRS",
+    "PROTOCOLS",
     "get_recipe",
     "backbone_kwargs",
     "train_forecaster",
@@ -183,38 +187,105 @@ class TrainingRecipe:
         return asdict(self)
 
 
-# Recipes for a synthetic series (a few hundred windows): a fixed number of epochs with
-# a constant learning rate, no real data involved. Chosen once on the ETTh1 validation split
-# with random 384-step train segments (3 seeds; grid lr x epochs in docs/forecasting.md) and
-# used for every method and dataset alike. Small sets overfit fast: validation MSE rises
-# with more epochs for every model.
+# Protocol v1: one recipe per model for a synthetic series (a few hundred windows), a
+# fixed number of epochs with a constant learning rate, no real data involved. Chosen once
+# on the ETTh1 validation split with random 384-step train segments (3 seeds; grid lr x
+# epochs in docs/forecasting.md) and used for every method and dataset alike. PatchTST,
+# which v1 predates, takes iTransformer's and xPatch's recipe without a search of its own.
 SYNTHETIC_RECIPES = {
     "dlinear": TrainingRecipe(epochs=20, lr=1e-3, batch_size=32),
     "itransformer": TrainingRecipe(epochs=10, lr=1e-4, batch_size=32),
     "xpatch": TrainingRecipe(epochs=10, lr=1e-4, batch_size=32),
+    "patchtst": TrainingRecipe(epochs=10, lr=1e-4, batch_size=32),
 }
+
+# Protocol v2: per dataset and model, the recipe for distilled series ("distilled", one for
+# every distilled row of a table) and the recipe for random segments ("random", the gap's
+# reference), each the (epochs, lr) of lowest mean validation MSE over the pooled series
+# (3 seeds of every distiller of the table; 3 random segments), from the grid
+# RECIPE_EPOCHS x RECIPE_LRS. Regenerated with
+#   python -m skdd.benchmarks recipes --dataset ETTh1 --cache-dir cache --json recipes.json
+# (docs/forecasting.md has the search behind every entry).
+RECIPE_EPOCHS = (5, 10, 20, 40, 80)
+RECIPE_LRS = (1e-4, 3e-4, 1e-3)
+
+
+def _r(epochs, lr):
+    return TrainingRecipe(epochs=epochs, lr=lr, batch_size=32)
+
+
+SYNTHETIC_RECIPES_V2 = {}
 
 # Recipes for the whole train split (thousands of windows): the Time-Series-Library
 # recipe, at most 10 epochs with the learning rate halved each epoch and early stopping
 # (patience 3) on the validation loss; the learning rate per model chosen on the ETTh1
-# validation split from {1e-4, 5e-4, 1e-3}.
+# validation split from {1e-4, 5e-4, 1e-3}. The same in both protocols.
 FULL_DATA_RECIPES = {
     "dlinear": TrainingRecipe(epochs=10, lr=1e-3, batch_size=32, lr_decay="halve", patience=3),
     "itransformer": TrainingRecipe(epochs=10, lr=5e-4, batch_size=32, lr_decay="halve", patience=3),
     "xpatch": TrainingRecipe(epochs=10, lr=1e-3, batch_size=32, lr_decay="halve", patience=3),
+    "patchtst": TrainingRecipe(epochs=10, lr=1e-3, batch_size=32, lr_decay="halve", patience=3),
 }
 
+PROTOCOLS = ("v1", "v2")
 
-def get_recipe(model, data="synthetic"):
-    """The fixed training recipe for ``model`` on ``data`` ("synthetic" or "full")."""
-    return select_recipe({"synthetic": SYNTHETIC_RECIPES, "full": FULL_DATA_RECIPES}, model, data)
+
+def get_recipe(model, data="synthetic", *, protocol="v1", dataset=None):
+    """The training recipe of ``model`` for ``data`` under ``protocol``.
+
+    Parameters
+    ----------
+    model : str
+        An evaluation model ("dlinear", "itransformer", "xpatch", "patchtst").
+    data : {"synthetic", "random", "full"}, default="synthetic"
+        A distilled series, a random real segment (the reference of the gap) or the whole
+        train split. "random" and "synthetic" share one recipe under protocol v1.
+    protocol : {"v1", "v2"}, default="v1"
+        v1: one recipe per model for every dataset. v2: per dataset and model, chosen on
+        the dataset's validation split (:data:`SYNTHETIC_RECIPES_V2`); needs ``dataset``.
+        The full-data recipe is the same in both.
+    dataset : str, optional
+        Dataset name (protocol v2).
+
+    Examples
+    --------
+    >>> from skdd.forecasting import get_recipe
+    >>> get_recipe("dlinear").epochs
+    20
+    """
+    check_option(protocol, "protocol", PROTOCOLS)
+    check_option(data, "data", ("synthetic", "random", "full"))
+    if data == "full":
+        return select_recipe({"full": FULL_DATA_RECIPES}, model, "full")
+    if protocol == "v1":
+        return select_recipe({"synthetic": SYNTHETIC_RECIPES}, model, "synthetic")
+    if dataset is None:
+        raise ValueError("protocol='v2' chooses recipes per dataset: pass dataset= (one of "
+                         f"{sorted(SYNTHETIC_RECIPES_V2)}).")
+    table = {k.lower(): v for k, v in SYNTHETIC_RECIPES_V2.items()}.get(str(dataset).lower())
+    if table is None:
+        raise ValueError(
+            f"dataset={dataset!r} has no protocol v2 recipes; known datasets: "
+            f"{sorted(SYNTHETIC_RECIPES_V2)}. Choose them on its validation split with "
+            "`python -m skdd.benchmarks recipes`, or use protocol='v1'.")
+    entry = table.get(str(model).lower())
+    if entry is None:
+        raise ValueError(f"model={model!r} has no protocol v2 recipe for {dataset}; known "
+                         f"models: {sorted(table)}.")
+    return entry["random" if data == "random" else "distilled"]
 
 
 def backbone_kwargs(model, dataset=None):
-    """Per-dataset sizes of the evaluation models (iTransformer: 256 on ETTh1, else 128)."""
-    if str(model).lower() == "itransformer":
-        width = 256 if dataset is not None and str(dataset).lower() == "etth1" else 128
+    """Per-dataset sizes of the evaluation models: iTransformer 256 wide on ETTh1, else
+    128; PatchTST its ETTh configuration (the class defaults) except on ETTm (d_model 128,
+    16 heads, d_ff 256, dropout 0.2), as in PatchTST's own scripts."""
+    model = str(model).lower()
+    name = "" if dataset is None else str(dataset).lower()
+    if model == "itransformer":
+        width = 256 if name == "etth1" else 128
         return {"d_model": width, "d_ff": width}
+    if model == "patchtst" and name.startswith("ettm"):
+        return {"d_model": 128, "n_heads": 16, "d_ff": 256, "dropout": 0.2}
     return {}
 
 
@@ -303,12 +374,15 @@ def train_forecaster(model, train, recipe, *, seq_len, pred_len, val=None, devic
 
 
 def fit_forecaster(name, train, *, seq_len, pred_len, recipe=None, data="synthetic", val=None,
-                   dataset=None, model_kwargs=None, device="cpu", random_state=0, n_threads=None):
+                   dataset=None, model_kwargs=None, device="cpu", random_state=0, n_threads=None,
+                   protocol="v1", on_epoch_end=None):
     """Build the backbone ``name`` with a seeded initialisation and train it.
 
     The one entry point for training an evaluation model: the benchmarks, the tests and
-    the integrations all use it. ``data`` picks the fixed recipe ("synthetic" or "full")
-    unless ``recipe`` is given; ``dataset`` picks the per-dataset model size.
+    the integrations all use it. ``data`` ("synthetic", "random" or "full") and
+    ``protocol`` pick the recipe with :func:`get_recipe` unless ``recipe`` is given;
+    ``dataset`` picks the per-dataset model size (and the v2 recipe). ``on_epoch_end`` is
+    passed to :func:`train_forecaster`.
 
     Returns
     -------
@@ -324,7 +398,8 @@ def fit_forecaster(name, train, *, seq_len, pred_len, recipe=None, data="synthet
     >>> sorted(evaluate_forecaster(model, s[300:], seq_len=24, pred_len=12))
     ['mae', 'mse']
     """
-    recipe = recipe if recipe is not None else get_recipe(name, data)
+    recipe = recipe if recipe is not None else get_recipe(name, data, protocol=protocol,
+                                                          dataset=dataset)
     device = resolve_device(device)
     train_t = _as_tensor(train, device, "train")
     if n_windows(train_t.shape[0], seq_len, pred_len) < 1:
@@ -335,7 +410,7 @@ def fit_forecaster(name, train, *, seq_len, pred_len, recipe=None, data="synthet
         model = make_forecasting_backbone(name, seq_len, pred_len, train_t.shape[1], **kwargs)
         start = time.perf_counter()
         history = train_forecaster(model, train_t, recipe, seq_len=seq_len, pred_len=pred_len,
-                                   val=val, device=device)
+                                   val=val, device=device, on_epoch_end=on_epoch_end)
         history["train_seconds"] = time.perf_counter() - start
     return model, history
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import torch
 
 from ..base import BaseForecastDistiller, data_fingerprint
-from ..nn import check_forecasting_backbone
-from ..objectives import TrajectoryMatching, check_expert_schedule
+from ..nn import check_forecasting_backbones
+from ..objectives import check_expert_schedule
 from ..parametrization import TimeDomain, WithLearnableStep
-from ..utils import check_interval, check_positive_float, check_positive_int
-from ._experts import ForecastingExpertTrajectories
+from ..utils import check_bool, check_interval, check_positive_float, check_positive_int
+from ._experts import ExpertPool
 from ._windows import make_windows, sample_window_batches
 
 
@@ -25,7 +25,13 @@ class ForecastingMTTDistiller(BaseForecastDistiller):
     Parameters
     ----------
     length : int, default=384
-    backbone : {"dlinear", "itransformer", "xpatch"}, default="dlinear"
+    backbone : str or list of str, default="dlinear"
+        Backbone of the experts and the matching ("dlinear", "itransformer", "xpatch",
+        "patchtst"). A list of distinct names is a backbone pool: one expert buffer per
+        backbone, and each iteration matches through one of them drawn at random.
+    window_norm : bool, default=False
+        Normalise every input window of the matching backbone per channel
+        (:class:`skdd.nn.WindowNormalized`), as iTransformer, xPatch and PatchTST do.
     seq_len, pred_len : int, default=96
     max_iter : int, default=300
     lr : float, default=0.03
@@ -67,14 +73,16 @@ class ForecastingMTTDistiller(BaseForecastDistiller):
     """
 
     _learning_rates = ("lr", "syn_lr", "lr_lr", "inner_lr")
+    _fingerprint_neutral = {"window_norm": False}
 
-    def __init__(self, length=384, backbone="dlinear", seq_len=96, pred_len=96, max_iter=300,
-                 lr=0.03, syn_steps=20, expert_span=2, max_start_epoch=None, syn_lr=0.1,
-                 lr_lr=1e-3, inner_lr=0.1, batch_size=64, n_experts=5, expert_epochs=5,
-                 device="auto", random_state=None, verbose=0, checkpoint_path=None,
-                 checkpoint_every=100, n_threads=None):
+    def __init__(self, length=384, backbone="dlinear", window_norm=False, seq_len=96,
+                 pred_len=96, max_iter=300, lr=0.03, syn_steps=20, expert_span=2,
+                 max_start_epoch=None, syn_lr=0.1, lr_lr=1e-3, inner_lr=0.1, batch_size=64,
+                 n_experts=5, expert_epochs=5, device="auto", random_state=None, verbose=0,
+                 checkpoint_path=None, checkpoint_every=100, n_threads=None):
         self.length = length
         self.backbone = backbone
+        self.window_norm = window_norm
         self.seq_len = seq_len
         self.pred_len = pred_len
         self.max_iter = max_iter
@@ -103,10 +111,11 @@ class ForecastingMTTDistiller(BaseForecastDistiller):
         for name in ("lr", "syn_lr", "lr_lr", "inner_lr"):
             check_positive_float(getattr(self, name), name)
         check_expert_schedule(self.expert_epochs, self.expert_span, self.max_start_epoch)
-        check_forecasting_backbone(self.backbone)
+        check_forecasting_backbones(self.backbone)
+        check_bool(self.window_norm, "window_norm")
         return out
 
-    def _after_step_hook(self, synthetic, experts):
+    def _after_step_hook(self, synthetic, pool):
         """Extra projection after each update (CondTSF's value term); None for MTT."""
         return None
 
@@ -117,14 +126,14 @@ class ForecastingMTTDistiller(BaseForecastDistiller):
         start = int(torch.randint(real.shape[0] - M + 1, (1,)))
         synthetic = WithLearnableStep(TimeDomain(real[start:start + M]), float(self.syn_lr),
                                       float(self.lr_lr))
-        experts = ForecastingExpertTrajectories.for_estimator(self, real, device)
-        self.expert_buffer_bytes_ = int(experts.nbytes)
-        matching = TrajectoryMatching(experts.model)
+        pool = ExpertPool.for_estimator(self, real, device)
+        self.expert_buffer_bytes_ = int(pool.nbytes)
         span = int(self.expert_span)
         last_start = (self.expert_epochs - span if self.max_start_epoch is None
                       else int(self.max_start_epoch))
 
         def loss_fn(iteration):
+            experts, matching = pool.draw()
             e = int(torch.randint(experts.n_experts, (1,)))
             t = int(torch.randint(last_start + 1, (1,)))
             theta, target = experts.params(e, t), experts.params(e, t + span)
@@ -133,7 +142,7 @@ class ForecastingMTTDistiller(BaseForecastDistiller):
 
         self.loss_curve_ = self._optimize(
             synthetic, loss_fn, data_fingerprint=data_fingerprint(series), lr=float(self.lr),
-            max_iter=int(self.max_iter), after_step=self._after_step_hook(synthetic, experts))
+            max_iter=int(self.max_iter), after_step=self._after_step_hook(synthetic, pool))
         self.X_syn_ = self._unstandardize(synthetic().detach().cpu().numpy(), stats)
         self.syn_lr_ = float(synthetic.step().detach())
 
@@ -168,12 +177,14 @@ class CondTSFDistiller(ForecastingMTTDistiller):
     (96, 2)
     """
 
-    def __init__(self, length=384, backbone="dlinear", seq_len=96, pred_len=96, max_iter=300,
-                 lr=0.03, syn_steps=20, expert_span=2, max_start_epoch=None, syn_lr=0.1,
-                 lr_lr=1e-3, inner_lr=0.1, batch_size=64, n_experts=5, expert_epochs=5,
-                 cond_every=10, cond_weight=0.1, device="auto", random_state=None, verbose=0,
-                 checkpoint_path=None, checkpoint_every=100, n_threads=None):
-        super().__init__(length=length, backbone=backbone, seq_len=seq_len, pred_len=pred_len,
+    def __init__(self, length=384, backbone="dlinear", window_norm=False, seq_len=96,
+                 pred_len=96, max_iter=300, lr=0.03, syn_steps=20, expert_span=2,
+                 max_start_epoch=None, syn_lr=0.1, lr_lr=1e-3, inner_lr=0.1, batch_size=64,
+                 n_experts=5, expert_epochs=5, cond_every=10, cond_weight=0.1, device="auto",
+                 random_state=None, verbose=0, checkpoint_path=None, checkpoint_every=100,
+                 n_threads=None):
+        super().__init__(length=length, backbone=backbone, window_norm=window_norm,
+                         seq_len=seq_len, pred_len=pred_len,
                          max_iter=max_iter, lr=lr, syn_steps=syn_steps, expert_span=expert_span,
                          max_start_epoch=max_start_epoch, syn_lr=syn_lr, lr_lr=lr_lr,
                          inner_lr=inner_lr, batch_size=batch_size, n_experts=n_experts,
@@ -189,12 +200,13 @@ class CondTSFDistiller(ForecastingMTTDistiller):
         check_interval(self.cond_weight, "cond_weight", 0, 1, closed="right")
         return out
 
-    def _after_step_hook(self, synthetic, experts):
+    def _after_step_hook(self, synthetic, pool):
         from torch.func import functional_call
 
         L, H, M = self.seq_len, self.pred_len, self.length
-        finals = [experts.params(e, experts.n_epochs) for e in range(experts.n_experts)]
-        model = experts.model
+        # every fully trained expert of every backbone of the pool
+        finals = [(ex.model, ex.params(e, ex.n_epochs)) for ex in pool.experts
+                  for e in range(ex.n_experts)]
         weight = float(self.cond_weight)
         coverage = None
 
@@ -204,10 +216,11 @@ class CondTSFDistiller(ForecastingMTTDistiller):
                 return
             values = synthetic.parametrization.values
             X, _ = make_windows(values, L, H)
-            was_training = model.training
-            model.eval()
-            forecast = torch.stack([functional_call(model, p, (X,)) for p in finals]).mean(0)
-            model.train(was_training)
+            for model, _ in finals:
+                model.eval()
+            forecast = torch.stack([functional_call(model, p, (X,)) for model, p in finals]).mean(0)
+            for model, _ in finals:
+                model.train()
             # average the forecasts of each time step over the windows that cover it
             n_win = X.shape[0]
             rows = (torch.arange(n_win, device=values.device)[:, None]

@@ -1,4 +1,5 @@
-"""Forecasting backbones: DLinear, iTransformer, xPatch.
+"""Forecasting backbones: DLinear, iTransformer, xPatch, PatchTST, and the window
+normalisation wrapper used by the matching objectives.
 
 All take ``x`` of shape ``(batch, seq_len, n_channels)`` and return
 ``(batch, pred_len, n_channels)``. They are plain :class:`torch.nn.Module` s, so they can
@@ -284,15 +285,126 @@ class XPatch(nn.Module):
         return out
 
 
+class PatchTST(nn.Module):
+    """PatchTST (Nie et al., ICLR 2023): channel-independent patches through a Transformer.
+
+    Each channel is a separate sample: its input window is normalised (RevIN without the
+    affine map, as PatchTST's reference configuration), cut into patches of ``patch_len``
+    with ``stride`` (the last value repeated ``stride`` times at the end, one extra patch),
+    each patch embedded linearly with a learnable position embedding, mixed by a
+    Transformer encoder over the patches, and the flattened patch tokens mapped to the
+    forecast by one linear head. The encoder uses layer normalisation (PyTorch's
+    :class:`~torch.nn.TransformerEncoderLayer`) where the reference uses batch norm.
+
+    Defaults are PatchTST's ETTh configuration (3 layers, d_model 16, 4 heads, d_ff 128,
+    dropout 0.3); :func:`skdd.forecasting.backbone_kwargs` gives its ETTm configuration
+    (d_model 128, 16 heads, d_ff 256, dropout 0.2).
+
+    Parameters
+    ----------
+    seq_len, pred_len, n_channels : int
+    patch_len : int, default=16
+    stride : int, default=8
+    d_model : int, default=16
+    n_heads : int, default=4
+    d_ff : int, default=128
+    n_layers : int, default=3
+    dropout : float, default=0.3
+    revin : bool, default=True
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdd.nn import PatchTST
+    >>> PatchTST(96, 24, 7)(torch.zeros(2, 96, 7)).shape
+    torch.Size([2, 24, 7])
+    """
+
+    def __init__(self, seq_len, pred_len, n_channels, patch_len=16, stride=8, d_model=16,
+                 n_heads=4, d_ff=128, n_layers=3, dropout=0.3, revin=True):
+        super().__init__()
+        self.seq_len = check_positive_int(seq_len, "seq_len")
+        self.pred_len = check_positive_int(pred_len, "pred_len")
+        self.n_channels = check_positive_int(n_channels, "n_channels")
+        self.patch_len = check_positive_int(patch_len, "patch_len")
+        self.stride = check_positive_int(stride, "stride")
+        check_positive_int(n_layers, "n_layers")
+        if patch_len > seq_len:
+            raise ValueError(f"patch_len={patch_len} exceeds seq_len={seq_len}.")
+        if d_model % n_heads:
+            raise ValueError(f"d_model={d_model} must be divisible by n_heads={n_heads}.")
+        self.revin = RevIN(n_channels, affine=False) if revin else None
+        self.n_patch = (seq_len - patch_len) // stride + 2
+        self.patch_embed = nn.Linear(patch_len, d_model)
+        self.position = nn.Parameter(torch.empty(self.n_patch, d_model))
+        nn.init.uniform_(self.position, -0.02, 0.02)
+        self.embedding_dropout = nn.Dropout(dropout)
+        layer = nn.TransformerEncoderLayer(
+            d_model, n_heads, dim_feedforward=d_ff, dropout=dropout, activation="gelu",
+            batch_first=True, norm_first=False)
+        self.encoder = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
+        self.head = nn.Linear(self.n_patch * d_model, pred_len)
+
+    def forward(self, x):
+        if self.revin is not None:
+            x, stats = self.revin.normalize(x)
+        B, L, C = x.shape
+        s = x.transpose(1, 2).reshape(B * C, L)
+        s = torch.cat([s, s[:, -1:].expand(-1, self.stride)], dim=1)
+        patches = s.unfold(-1, self.patch_len, self.stride)  # (BC, n_patch, patch_len)
+        tokens = self.embedding_dropout(self.patch_embed(patches) + self.position)
+        out = self.head(self.encoder(tokens).flatten(1))  # (BC, H)
+        out = out.reshape(B, C, self.pred_len).transpose(1, 2)
+        if self.revin is not None:
+            out = self.revin.denormalize(out, stats)
+        return out
+
+
+class WindowNormalized(nn.Module):
+    """Normalise each input window per channel (mean 0, std 1 over time), forecast with
+    ``model`` and map the forecast back: what iTransformer, xPatch and PatchTST do inside.
+
+    Wrapping a matching backbone in it makes distillation see windows as those models
+    see them, by their shapes; unlike those models it does not detach the window
+    statistics, so gradients with respect to the data also flow through them.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A forecasting backbone ``(B, L, C) -> (B, H, C)``.
+    eps : float, default=1e-5
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdd.nn import DLinear, WindowNormalized
+    >>> WindowNormalized(DLinear(96, 24, 7))(torch.randn(2, 96, 7)).shape
+    torch.Size([2, 24, 7])
+    """
+
+    def __init__(self, model, eps=1e-5):
+        super().__init__()
+        self.model = model
+        self.eps = float(eps)
+
+    def forward(self, x):
+        mean = x.mean(1, keepdim=True)
+        std = torch.sqrt(x.var(1, keepdim=True, unbiased=False) + self.eps)
+        return self.model((x - mean) / std) * std + mean
+
+
 FORECASTING_BACKBONES = {
     "dlinear": DLinear,
     "itransformer": ITransformer,
     "xpatch": XPatch,
+    "patchtst": PatchTST,
 }
 
 
-def make_forecasting_backbone(name, seq_len, pred_len, n_channels, **kwargs):
-    """Build a forecasting backbone by name ("dlinear", "itransformer", "xpatch").
+def make_forecasting_backbone(name, seq_len, pred_len, n_channels, window_norm=False,
+                              **kwargs):
+    """Build a forecasting backbone by name ("dlinear", "itransformer", "xpatch",
+    "patchtst"); ``window_norm=True`` wraps it in :class:`WindowNormalized`.
 
     Examples
     --------
@@ -300,8 +412,9 @@ def make_forecasting_backbone(name, seq_len, pred_len, n_channels, **kwargs):
     >>> type(make_forecasting_backbone("dlinear", 96, 96, 7)).__name__
     'DLinear'
     """
-    return FORECASTING_BACKBONES[check_forecasting_backbone(name)](seq_len, pred_len, n_channels,
-                                                                  **kwargs)
+    model = FORECASTING_BACKBONES[check_forecasting_backbone(name)](seq_len, pred_len,
+                                                                   n_channels, **kwargs)
+    return WindowNormalized(model) if window_norm else model
 
 
 def check_forecasting_backbone(name):
@@ -312,3 +425,29 @@ def check_forecasting_backbone(name):
             f"backbone={name!r} is not a known forecasting backbone; choose one of "
             f"{sorted(FORECASTING_BACKBONES)}.")
     return key
+
+
+def check_forecasting_backbones(backbone):
+    """Return the registry keys of ``backbone``: one name or a list of distinct names (a
+    backbone pool), as a tuple; raise ValueError naming ``backbone`` otherwise.
+
+    Examples
+    --------
+    >>> from skdd.nn import check_forecasting_backbones
+    >>> check_forecasting_backbones(["DLinear", "xpatch"])
+    ('dlinear', 'xpatch')
+    """
+    if isinstance(backbone, str):
+        return (check_forecasting_backbone(backbone),)
+    if not isinstance(backbone, (list, tuple)):
+        raise ValueError(f"backbone={backbone!r} must be a backbone name or a list of names "
+                         f"from {sorted(FORECASTING_BACKBONES)}.")
+    if len(backbone) == 0:
+        raise ValueError("backbone=[] is empty; give at least one name from "
+                         f"{sorted(FORECASTING_BACKBONES)}.")
+    keys = tuple(check_forecasting_backbone(name) for name in backbone)
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicates:
+        raise ValueError(f"backbone={list(backbone)!r} names {duplicates} more than once; "
+                         "each backbone of a pool must be distinct.")
+    return keys

@@ -2,7 +2,7 @@
 from ._torch import (resolve_device, resolve_n_threads, seeded, torch_threads, disk_cache,
                      DEFAULT_NUM_THREADS, DEVICE_CHOICES, tune_cpu_allocator)
 from ._validation import (check_series, check_positive_int, check_positive_float, check_interval,
-                          check_option, select_recipe, check_verbose, check_float32_range,
+                          check_option, check_bool, select_recipe, check_verbose, check_float32_range,
                           channel_scaling, check_folder, check_output_path, CONSTANT_TOLERANCE)
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "torch_threads",
     "tune_cpu_allocator",
     "disk_cache",
+    "check_bool",
     "DEFAULT_NUM_THREADS",
     "check_series",
     "check_positive_int",

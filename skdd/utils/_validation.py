@@ -267,3 +267,10 @@ def check_output_path(path, name):
     if target.parent.is_dir() and not os.access(target.parent, os.W_OK | os.X_OK):
         raise ValueError(f"{name}={str(path)!r}: its folder is not writable.")
     return target
+
+
+def check_bool(value, name):
+    """Raise ValueError naming ``name`` unless ``value`` is a bool (numpy's included)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name}={value!r} must be True or False.")
+    return bool(value)

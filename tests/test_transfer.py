@@ -1,0 +1,141 @@
+"""Transfer-aware distillation: backbone pools, window normalisation, PatchTST, and the
+protocol v2 recipe table and its selection task."""
+import numpy as np
+import pytest
+import torch
+
+from skdd import HarmonicDistiller
+from skdd.datasets import make_seasonal_series
+from skdd.forecasting import (CondTSFDistiller, ForecastingMTTDistiller, SYNTHETIC_RECIPES_V2,
+                              evaluate_forecaster, fit_forecaster, get_recipe, make_splits)
+from skdd.nn import (DLinear, PatchTST, WindowNormalized, check_forecasting_backbones,
+                     make_forecasting_backbone)
+
+SMALL = dict(length=96, seq_len=24, pred_len=12, max_iter=4, n_experts=1, expert_epochs=2,
+             batch_size=16, syn_steps=3)
+HDT_SMALL = dict(SMALL, n_harmonics=8, expert_steps=3)
+DISTILLERS = [(HarmonicDistiller, HDT_SMALL), (ForecastingMTTDistiller, dict(SMALL, expert_span=1)),
+              (CondTSFDistiller, dict(SMALL, expert_span=1, cond_every=2))]
+
+
+@pytest.fixture(scope="module")
+def series():
+    return make_seasonal_series(500, 2, random_state=0)
+
+
+def test_patchtst_shapes_and_channel_independence():
+    torch.manual_seed(0)
+    net = PatchTST(96, 24, 3, dropout=0.0).eval()
+    x = torch.randn(4, 96, 3)
+    out = net(x)
+    assert out.shape == (4, 24, 3)
+    x2 = x.clone()
+    x2[..., 1] += torch.randn(4, 96)  # changing one channel leaves the others' forecasts
+    out2 = net(x2)
+    torch.testing.assert_close(out2[..., [0, 2]], out[..., [0, 2]])
+    assert not torch.allclose(out2[..., 1], out[..., 1])
+    with pytest.raises(ValueError, match="patch_len=100 exceeds"):
+        PatchTST(96, 24, 3, patch_len=100)
+    with pytest.raises(ValueError, match="divisible"):
+        PatchTST(96, 24, 3, d_model=10, n_heads=4)
+
+
+def test_window_normalized_sees_only_shapes_and_passes_gradients():
+    torch.manual_seed(0)
+    net = WindowNormalized(DLinear(24, 12, 2))
+    x = torch.randn(3, 24, 2)
+    out = net(x)
+    # an affine change of each window's values changes the forecast the same way
+    torch.testing.assert_close(net(5 * x + 2), 5 * out + 2, atol=1e-4, rtol=1e-4)
+    xs = x.clone().requires_grad_(True)
+    net(xs).square().sum().backward()
+    assert torch.isfinite(xs.grad).all() and xs.grad.abs().sum() > 0
+    wrapped = make_forecasting_backbone("dlinear", 24, 12, 2, window_norm=True)
+    assert isinstance(wrapped, WindowNormalized)
+
+
+@pytest.mark.parametrize("bad, match", [
+    ([], "backbone=\\[\\] is empty"),
+    (["dlinear", "DLinear"], "more than once"),
+    (["dlinear", "lstm"], "backbone='lstm' is not a known"),
+    ("lstm", "backbone='lstm' is not a known"),
+    (3, "backbone=3 must be a backbone name or a list"),
+])
+@pytest.mark.parametrize("cls, params", DISTILLERS)
+def test_backbone_list_is_validated(cls, params, bad, match, series):
+    with pytest.raises(ValueError, match=match):
+        cls(backbone=bad, **params).fit(series)
+
+
+@pytest.mark.parametrize("cls, params", DISTILLERS)
+def test_window_norm_is_validated(cls, params, series):
+    with pytest.raises(ValueError, match="window_norm='yes' must be True or False"):
+        cls(window_norm="yes", **params).fit(series)
+
+
+@pytest.mark.parametrize("cls, params", DISTILLERS)
+def test_pool_is_reproducible_and_a_one_name_list_is_the_name(cls, params, series):
+    pool = dict(params, backbone=["dlinear", "patchtst"], window_norm=True)
+    a = cls(random_state=0, **pool).fit(series)
+    b = cls(random_state=0, **pool).fit(series)
+    np.testing.assert_array_equal(a.X_syn_, b.X_syn_)
+    assert np.isfinite(a.X_syn_).all()
+    single = cls(random_state=0, **params).fit(series)
+    listed = cls(random_state=0, **dict(params, backbone=["dlinear"])).fit(series)
+    np.testing.assert_array_equal(single.X_syn_, listed.X_syn_)
+    assert not np.array_equal(a.X_syn_, single.X_syn_)
+
+
+def test_backbone_names_normalise():
+    assert check_forecasting_backbones(("XPatch", "dlinear")) == ("xpatch", "dlinear")
+
+
+def test_recipe_lookup_errors_list_the_known_names():
+    with pytest.raises(ValueError, match="dataset='nope' has no protocol v2 recipes; known "
+                                         "datasets"):
+        get_recipe("dlinear", protocol="v2", dataset="nope")
+    with pytest.raises(ValueError, match="pass dataset="):
+        get_recipe("dlinear", protocol="v2")
+    with pytest.raises(ValueError, match="protocol='v3' is not supported"):
+        get_recipe("dlinear", protocol="v3")
+    with pytest.raises(ValueError, match="model='lstm' has no training recipe; choose one of"):
+        get_recipe("lstm")
+    for dataset, table in SYNTHETIC_RECIPES_V2.items():
+        with pytest.raises(ValueError, match=f"model='lstm' has no protocol v2 recipe for "
+                                             f"{dataset}; known models"):
+            get_recipe("lstm", protocol="v2", dataset=dataset)
+        for model, entry in table.items():
+            assert get_recipe(model, protocol="v2", dataset=dataset) is entry["distilled"]
+            assert get_recipe(model, "random", protocol="v2", dataset=dataset) is entry["random"]
+            assert get_recipe(model, "full", protocol="v2", dataset=dataset).patience
+
+
+def test_recipe_selection_records_each_epoch_count_of_one_run():
+    """The validation MSE recorded at epoch e of a longer constant-lr run equals that of a
+    run of e epochs, so one run per learning rate covers the whole epoch grid."""
+    from skdd.benchmarks._recipes import choose_recipes, run_recipe_selection
+    from skdd.forecasting import TrainingRecipe
+
+    splits = make_splits(make_seasonal_series(900, 2, random_state=0), kind="custom",
+                         seq_len=24)
+    res = run_recipe_selection("seasonal", distillers=["mtt"], eval_models=["dlinear"],
+                               seeds=[0, 1], epochs=[1, 3], lrs=[1e-3, 1e-2], length=96,
+                               seq_len=24, pred_len=12, splits=splits, log=None,
+                               params={"mtt": {"max_iter": 2, "n_experts": 1,
+                                               "expert_epochs": 2}})
+    assert set(res["grid"]["dlinear"]) == {"random", "mtt"}
+    curve = res["grid"]["dlinear"]["random"]["0.01"][1]  # seed 1
+    from skdd.benchmarks._forecast import distil_series
+    segment, _, _ = distil_series(splits, "random", length=96, seq_len=24, pred_len=12,
+                                  seed=1)
+    model, _ = fit_forecaster("dlinear", segment, seq_len=24, pred_len=12,
+                              recipe=TrainingRecipe(epochs=1, lr=1e-2), random_state=1)
+    assert evaluate_forecaster(model, splits.val, seq_len=24, pred_len=12)["mse"] == \
+        pytest.approx(curve[0], rel=1e-6)
+    chosen = res["chosen"]["dlinear"]
+    grid = res["grid"]["dlinear"]
+    flat = {(e, lr): np.mean(np.asarray(grid["mtt"][str(lr)])[:, i])
+            for i, e in enumerate([1, 3]) for lr in (1e-3, 1e-2)}
+    best = min(flat, key=flat.get)
+    assert (chosen["distilled"]["epochs"], chosen["distilled"]["lr"]) == best
+    assert choose_recipes(grid, [1, 3], [1e-3, 1e-2]) == res["chosen"]["dlinear"]
