@@ -186,7 +186,7 @@ def test_classification_lr_names_depend_on_objective():
     assert fred(objective="dm")._learning_rate_params() == ("lr",)
     assert fred(objective="dc")._learning_rate_params() == ("lr", "lr_net")
     assert fred(objective="tm")._learning_rate_params() == ("lr", "expert_lr", "lr_step")
-    assert skdd.forecasting.MTTDistiller()._learning_rate_params() == (
+    assert skdd.forecasting.ForecastingMTTDistiller()._learning_rate_params() == (
         "lr", "syn_lr", "lr_lr", "inner_lr")
 
 

@@ -440,10 +440,11 @@ def main(argv=None):
     splits = _load_forecast_splits(parser, args, seq_len=args.seq_len)
     if args.protocol == "v2":  # a dataset without v2 recipes is a usage error, not a traceback
         from ..forecasting import get_recipe
+        from ._forecast import data_kind
 
         try:
             for model in args.eval:
-                get_recipe(model, "synthetic", protocol="v2", dataset=splits.name)
+                get_recipe(model, data_kind(args.distiller), protocol="v2", dataset=splits.name)
         except ValueError as exc:
             parser.task_parsers["forecast"].error(f"argument --protocol: {exc}")
     result = run_forecast_benchmark(
