@@ -102,6 +102,22 @@ class DLinear(nn.Module):
         return out.transpose(1, 2)
 
 
+def _check_attention(d_model, n_heads, n_layers):
+    check_positive_int(n_layers, "n_layers")
+    if d_model % n_heads:
+        raise ValueError(f"d_model={d_model} must be divisible by n_heads={n_heads}.")
+
+
+def _transformer_encoder(d_model, n_heads, d_ff, dropout, n_layers, final_norm):
+    """Post-norm GELU Transformer encoder (batch first), with a final LayerNorm or not."""
+    layer = nn.TransformerEncoderLayer(
+        d_model, n_heads, dim_feedforward=d_ff, dropout=dropout, activation="gelu",
+        batch_first=True, norm_first=False)
+    return nn.TransformerEncoder(layer, n_layers,
+                                 norm=nn.LayerNorm(d_model) if final_norm else None,
+                                 enable_nested_tensor=False)
+
+
 class ITransformer(nn.Module):
     """iTransformer (Liu et al., ICLR 2024): attention across variates, one token each.
 
@@ -134,17 +150,12 @@ class ITransformer(nn.Module):
         self.seq_len = check_positive_int(seq_len, "seq_len")
         self.pred_len = check_positive_int(pred_len, "pred_len")
         self.n_channels = check_positive_int(n_channels, "n_channels")
-        check_positive_int(n_layers, "n_layers")
-        if d_model % n_heads:
-            raise ValueError(f"d_model={d_model} must be divisible by n_heads={n_heads}.")
+        _check_attention(d_model, n_heads, n_layers)
         self.use_norm = bool(use_norm)
         self.embedding = nn.Linear(seq_len, d_model)
         self.embedding_dropout = nn.Dropout(dropout)
-        layer = nn.TransformerEncoderLayer(
-            d_model, n_heads, dim_feedforward=d_ff, dropout=dropout, activation="gelu",
-            batch_first=True, norm_first=False)
-        self.encoder = nn.TransformerEncoder(layer, n_layers, norm=nn.LayerNorm(d_model),
-                                             enable_nested_tensor=False)
+        self.encoder = _transformer_encoder(d_model, n_heads, d_ff, dropout, n_layers,
+                                            final_norm=True)
         self.projection = nn.Linear(d_model, pred_len)
 
     def forward(self, x):
@@ -328,21 +339,17 @@ class PatchTST(nn.Module):
         self.n_channels = check_positive_int(n_channels, "n_channels")
         self.patch_len = check_positive_int(patch_len, "patch_len")
         self.stride = check_positive_int(stride, "stride")
-        check_positive_int(n_layers, "n_layers")
         if patch_len > seq_len:
             raise ValueError(f"patch_len={patch_len} exceeds seq_len={seq_len}.")
-        if d_model % n_heads:
-            raise ValueError(f"d_model={d_model} must be divisible by n_heads={n_heads}.")
+        _check_attention(d_model, n_heads, n_layers)
         self.revin = RevIN(n_channels, affine=False) if revin else None
         self.n_patch = (seq_len - patch_len) // stride + 2
         self.patch_embed = nn.Linear(patch_len, d_model)
         self.position = nn.Parameter(torch.empty(self.n_patch, d_model))
         nn.init.uniform_(self.position, -0.02, 0.02)
         self.embedding_dropout = nn.Dropout(dropout)
-        layer = nn.TransformerEncoderLayer(
-            d_model, n_heads, dim_feedforward=d_ff, dropout=dropout, activation="gelu",
-            batch_first=True, norm_first=False)
-        self.encoder = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
+        self.encoder = _transformer_encoder(d_model, n_heads, d_ff, dropout, n_layers,
+                                            final_norm=False)
         self.head = nn.Linear(self.n_patch * d_model, pred_len)
 
     def forward(self, x):
