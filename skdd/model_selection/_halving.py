@@ -63,9 +63,9 @@ def budget_matched_halving(search, y, *, factor=3, random_state=None, **kwargs):
     :func:`halving_schedule`, stay within that budget. The rule counts rows, not seconds:
     the distillation is extra time on the distilled side.
 
-    The first iteration needs ``2 x n_splits x n_classes`` rows for a classifier (and
-    ``2 x n_splits`` otherwise), scikit-learn's own smallest value; a budget below it is
-    exceeded (compare ``n_resources_`` after fitting).
+    The first iteration needs at least ``n_splits x n_classes`` rows for a classifier
+    (every class in every stratified fold) and ``2 x n_splits`` otherwise; a budget below
+    that is exceeded (compare :func:`halving_schedule` with ``n_train_rows_``).
 
     Parameters
     ----------
@@ -86,17 +86,17 @@ def budget_matched_halving(search, y, *, factor=3, random_state=None, **kwargs):
     --------
     >>> from sklearn.datasets import load_digits
     >>> from sklearn.svm import SVC
-    >>> from skdd.classification import DMDistiller
+    >>> from skdd.compose import RandomSubsetDistiller
     >>> from skdd.model_selection import DistilledGridSearchCV, budget_matched_halving
     >>> X, y = load_digits(return_X_y=True)
     >>> search = DistilledGridSearchCV(
     ...     SVC(), {"C": [1, 10, 100], "gamma": [1e-3, 1e-2, 1e-1]},
-    ...     DMDistiller(ipc=10, max_iter=10, random_state=0), cv=3, refit=False).fit(X, y)
+    ...     RandomSubsetDistiller(n_samples=100, random_state=0), cv=3, refit=False).fit(X, y)
     >>> search.n_train_rows_  # 9 candidates x 3 folds x 100 rows
     2700
     >>> halving = budget_matched_halving(search, y)
-    >>> halving.min_resources
-    60
+    >>> halving.min_resources  # 9 x 50 + 3 x 150 + 1 x 450 rows, 2 training folds each
+    50
     """
     from sklearn.experimental import enable_halving_search_cv  # noqa: F401
     from sklearn.model_selection import HalvingGridSearchCV, HalvingRandomSearchCV
@@ -106,7 +106,7 @@ def budget_matched_halving(search, y, *, factor=3, random_state=None, **kwargs):
     y = np.asarray(y)
     n_samples, n_splits = len(y), search.n_splits_
     n_candidates = len(search.cv_results_["params"])
-    lowest = 2 * n_splits * (len(np.unique(y)) if is_classifier(search.estimator) else 1)
+    lowest = n_splits * (len(np.unique(y)) if is_classifier(search.estimator) else 2)
     best = lowest
     for r in range(lowest, n_samples + 1):
         rows = _halving_rows(halving_schedule(n_candidates, r, n_samples, factor), n_splits)

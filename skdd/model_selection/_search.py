@@ -11,7 +11,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.model_selection import (GridSearchCV, ParameterGrid, ParameterSampler,
                                      RandomizedSearchCV, check_cv)
 from sklearn.model_selection._search import BaseSearchCV
-from sklearn.utils import indexable
+from sklearn.utils import get_tags, indexable
 from sklearn.utils.validation import check_memory
 
 from ..compose import _fit_resample_one
@@ -72,6 +72,7 @@ class _BaseDistilledSearch(BaseSearchCV):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
+        tags.target_tags.multi_output = get_tags(self.estimator).target_tags.multi_output
         tags.input_tags.sparse = False
         return tags
 
@@ -120,8 +121,8 @@ class _BaseDistilledSearch(BaseSearchCV):
         """
         self._check_search_params()
         if y is None:
-            raise ValueError(f"{type(self).__name__} needs the targets y: the distillers "
-                             "are labelled.")
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
+                             "target y is None (the distillers are labelled).")
         for key, value in fit_params.items():
             if hasattr(value, "__len__") and not isinstance(value, (str, dict)) \
                     and len(value) == len(X):
@@ -145,7 +146,7 @@ class _BaseDistilledSearch(BaseSearchCV):
 
         # one array: the real rows, then fold 0's synthetic rows, fold 1's, ...
         X_all = np.concatenate([X] + [d[0] for d in distilled])
-        y_all = np.concatenate([y] + [d[1] for d in distilled])
+        y_all = np.concatenate([y] + [d[1].reshape((-1,) + y.shape[1:]) for d in distilled])
         offsets = len(X) + np.concatenate([[0], np.cumsum(self.n_synthetic_)])
         splits = [(np.arange(offsets[k], offsets[k + 1]), test)
                   for k, (_, test) in enumerate(folds)]
@@ -304,7 +305,7 @@ class DistilledGridSearchCV(_BaseDistilledSearch):
     >>> X, y = load_digits(return_X_y=True)
     >>> search = DistilledGridSearchCV(
     ...     SVC(), {"C": [1, 10], "gamma": [1e-3, 1e-2]},
-    ...     DMDistiller(ipc=10, max_iter=20, random_state=0), cv=3).fit(X / 16, y)
+    ...     DMDistiller(ipc=10, max_iter=2, random_state=0), cv=3).fit(X / 16, y)
     >>> search.n_synthetic_.tolist()  # ten rows per class and fold
     [100, 100, 100]
     >>> sorted(search.best_params_)
@@ -359,12 +360,12 @@ class DistilledRandomizedSearchCV(_BaseDistilledSearch):
     >>> from scipy.stats import loguniform
     >>> from sklearn.datasets import load_digits
     >>> from sklearn.linear_model import LogisticRegression
-    >>> from skdd.classification import DMDistiller
+    >>> from skdd.compose import RandomSubsetDistiller
     >>> from skdd.model_selection import DistilledRandomizedSearchCV
     >>> X, y = load_digits(return_X_y=True)
-    >>> search = DistilledRandomizedSearchCV(
+    >>> search = DistilledRandomizedSearchCV(  # a random subset of 100 rows as the baseline
     ...     LogisticRegression(max_iter=500), {"C": loguniform(1e-3, 1e2)},
-    ...     DMDistiller(ipc=10, max_iter=20, random_state=0), n_iter=4, cv=3,
+    ...     RandomSubsetDistiller(n_samples=100, random_state=0), n_iter=4, cv=3,
     ...     random_state=0).fit(X / 16, y)
     >>> len(search.cv_results_["params"]), search.distill_time_.shape
     (4, (3,))
