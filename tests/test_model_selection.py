@@ -375,3 +375,17 @@ def test_forecasting_search_refit_distilled_and_bad_input(series):
                        (dict(strategy="sometimes"), "strategy=")]:
         with pytest.raises((ValueError, TypeError), match=match):
             clone(search).set_params(**bad).fit(series, fh=[1, 2])
+
+
+def test_tune_benchmark_reports_the_four_figures():
+    from skdd.benchmarks._tune import format_tune_table, run_tune_benchmark
+
+    result = run_tune_benchmark("digits", "random", ipc=2, seeds=[0], cv=2, models=["logreg"],
+                                baselines=("halving",), log=lambda *a: None)
+    out = result["runs"][0]["models"]["logreg"]
+    assert len(out["candidates"]) == 7 == len(out["full"]["scores"])
+    dist = out["random"]
+    assert -1 <= dist["spearman"] <= 1 and 0 <= dist["top5_overlap"] <= 1
+    assert dist["train_rows"] == 7 * 2 * 20
+    assert {"regret_pct", "seconds", "test_accuracy"} <= set(out["halving"])
+    assert "logreg" in format_tune_table(result)

@@ -102,6 +102,9 @@ def build_parser():
     from ._fidelity import add_fidelity_parser
 
     add_fidelity_parser(sub, _int_list)
+    from ._tune import add_tune_parser
+
+    add_tune_parser(sub, _int_list)
     return parser
 
 
@@ -120,6 +123,11 @@ def main(argv=None):
                                     device=args.device)
         print(format_theorem1_table(result))
         _write_json(result, args.json)
+        return 0
+    if args.task == "tune":
+        from ._tune import tune_main
+
+        _write_json(tune_main(args), args.json)
         return 0
     if args.task == "fidelity":
         from ._fidelity import fidelity_main

@@ -1,7 +1,6 @@
 """The scikit-learn searches that train candidates on distilled folds."""
 from __future__ import annotations
 
-import numbers
 import time
 from abc import abstractmethod
 
