@@ -196,15 +196,36 @@ def test_memory_caches_the_distillations(digits, counting, tmp_path):
 def test_multimetric_needs_select(digits, counting):
     X, y = digits
     scoring = {"acc": "accuracy", "bal": "balanced_accuracy"}
-    with pytest.raises(ValueError, match="set select"):
-        DistilledGridSearchCV(LogisticRegression(), {"C": [1.0]}, counting,
-                              scoring=scoring).fit(X, y)
+    for select in (None, "f1"):
+        with pytest.raises(ValueError, match="set select"):
+            DistilledGridSearchCV(LogisticRegression(), {"C": [1.0]}, counting,
+                                  scoring=scoring, select=select).fit(X, y)
+    assert CountingDistiller.calls == []  # rejected before any distillation
     search = DistilledGridSearchCV(LogisticRegression(), {"C": [0.01, 1.0]}, counting,
                                    scoring=scoring, select="bal", cv=3).fit(X, y)
     assert search.best_index_ == np.argmin(search.cv_results_["rank_test_bal"])
     assert search.best_score_ == search.cv_results_["mean_test_bal"][search.best_index_]
     assert search.score(X, y) == pytest.approx(
         search.scorer_["bal"](search.best_estimator_, X, y))
+
+
+def test_callable_select_picks_the_best_index(digits, counting):
+    X, y = digits
+    search = DistilledGridSearchCV(LogisticRegression(), {"C": [0.01, 0.1, 1.0]}, counting,
+                                   cv=3, select=lambda results: 0).fit(X, y)
+    assert search.best_index_ == 0 and search.best_params_ == {"C": 0.01}
+    assert not hasattr(search, "best_score_")
+
+
+def test_soft_label_distiller_rejected(digits):
+    class SoftLabels(PerClass):
+        def fit_resample(self, X, y=None):
+            X_syn, y_syn = super().fit_resample(X, y)
+            return X_syn, np.eye(10)[y_syn]
+
+    with pytest.raises(ValueError, match="hard labels, not soft labels"):
+        DistilledGridSearchCV(LogisticRegression(), {"C": [1.0]},
+                              SoftLabels(ipc=2, random_state=0), cv=2).fit(*digits)
 
 
 def test_regression_with_random_subset(counting):

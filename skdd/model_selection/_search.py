@@ -89,14 +89,15 @@ class _BaseDistilledSearch(BaseSearchCV):
             raise ValueError(f"{type(self).__name__} has no candidate to evaluate: the "
                              "parameter grid/distributions are empty.")
 
-    def _selection_metric(self):
+    def _selection_metric(self, multimetric):
         """The metric that picks the best candidate ("score" for a single metric)."""
-        if callable(self.scoring) or self.scoring is None or isinstance(self.scoring, str):
+        if not multimetric:
             return "score"
-        names = list(self.scoring)
-        if callable(self.select) or self.select in names:
+        names = sorted(self.scoring) if not callable(self.scoring) else None
+        if callable(self.select) or (isinstance(self.select, str)
+                                     and (names is None or self.select in names)):
             return self.select
-        raise ValueError(f"scoring holds several metrics {names}; set select to the one "
+        raise ValueError(f"scoring holds several metrics ({names}); set select to the one "
                          f"that picks the best candidate (got select={self.select!r}).")
 
     def fit(self, X, y, *, groups=None, **fit_params):
@@ -119,6 +120,8 @@ class _BaseDistilledSearch(BaseSearchCV):
         self
         """
         self._check_search_params()
+        if not (callable(self.scoring) or self.scoring is None or isinstance(self.scoring, str)):
+            self._selection_metric(multimetric=True)  # before any work
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
                              "target y is None (the distillers are labelled).")
@@ -145,11 +148,10 @@ class _BaseDistilledSearch(BaseSearchCV):
 
         # one array: the real rows, then fold 0's synthetic rows, fold 1's, ...
         X_all = np.concatenate([X] + [d[0] for d in distilled])
-        y_all = np.concatenate([y] + [d[1].reshape((-1,) + y.shape[1:]) for d in distilled])
+        y_all = np.concatenate([y] + [self._synthetic_targets(d[1], y) for d in distilled])
         offsets = len(X) + np.concatenate([[0], np.cumsum(self.n_synthetic_)])
         splits = [(np.arange(offsets[k], offsets[k + 1]), test)
                   for k, (_, test) in enumerate(folds)]
-        metric = self._selection_metric()
         inner = self._inner_search(cv=splits, refit=False)
         self.search_time_ = time.perf_counter()
         inner.fit(X_all, y_all, **fit_params)
@@ -157,6 +159,7 @@ class _BaseDistilledSearch(BaseSearchCV):
         self.cv_results_ = inner.cv_results_
         self.multimetric_ = inner.multimetric_
         self.scorer_ = inner.scorer_
+        metric = self._selection_metric(self.multimetric_)
         self.best_index_ = int(self._select_best_index(self.select, metric, self.cv_results_))
         if not callable(self.select):
             self.best_score_ = float(self.cv_results_[f"mean_test_{metric}"][self.best_index_])
@@ -165,6 +168,17 @@ class _BaseDistilledSearch(BaseSearchCV):
         if self.refit is not False:
             self._refit(X_orig, y_orig, memory, fit_params)
         return self
+
+    def _synthetic_targets(self, y_syn, y):
+        """The distilled targets in the layout of ``y`` (a column ``y`` keeps its column)."""
+        if y_syn.ndim == 1 and y.ndim == 2 and y.shape[1] == 1:
+            return y_syn[:, None]
+        if y_syn.shape[1:] != y.shape[1:]:
+            raise ValueError(
+                f"distiller={type(self.distiller).__name__} returned targets of shape "
+                f"{y_syn.shape} for y of shape {y.shape}; the candidates need targets of the "
+                "layout of y (hard labels, not soft labels).")
+        return y_syn
 
     def _refit(self, X, y, memory, fit_params):
         start = time.perf_counter()
@@ -231,8 +245,9 @@ _SHARED_PARAMS_DOC = """
         data), so a second search over the same folds does not distil again.
     select : str or callable, default=None
         With several metrics in ``scoring``: the name of the one that ranks the
-        candidates, or a callable ``select(cv_results) -> best_index`` (as scikit-learn's
-        callable ``refit``). Ignored for a single metric."""
+        candidates. A callable ``select(cv_results) -> best_index`` picks the best
+        candidate for any scoring (as scikit-learn's callable ``refit``); a name is
+        ignored for a single metric."""
 
 _SHARED_ATTRS_DOC = """
     cv_results_ : dict of ndarrays
