@@ -375,6 +375,21 @@ def test_forecasting_search_distils_once_per_training_window(series, strategy):
                                plain.cv_results_["mean_test_MeanSquaredError"])
 
 
+@pytest.mark.filterwarnings("ignore")
+def test_forecasting_search_sktime_check_estimator():
+    pytest.importorskip("sktime")
+    from sktime.utils.estimator_checks import check_estimator
+
+    from skdd.model_selection import DistilledForecastingGridSearchCV as cls
+
+    # the first test instance and the class-level checks (as for skdd's other adapters)
+    results = check_estimator(cls(**cls.get_test_params()[0]), raise_exceptions=False,
+                              verbose=False)
+    failed = {k: v for k, v in results.items() if v != "PASSED"}
+    assert len(results) > 100
+    assert not failed, failed
+
+
 def test_forecasting_search_refit_distilled_and_bad_input(series):
     from sktime.forecasting.naive import NaiveForecaster
     from sktime.split import ExpandingWindowSplitter

@@ -239,4 +239,8 @@ class DistilledForecastingGridSearchCV(_DelegatedForecaster):
 
         return [{"forecaster": NaiveForecaster(), "param_grid": {"strategy": ["last", "mean"]},
                  "distiller": RandomDistiller(length=6, seq_len=3, pred_len=3, random_state=0),
-                 "cv": ExpandingWindowSplitter(fh=[1, 2], initial_window=8, step_length=2)}]
+                 "cv": ExpandingWindowSplitter(fh=[1, 2], initial_window=8, step_length=2)},
+                {"forecaster": NaiveForecaster(), "param_grid": {"window_length": [2, 3]},
+                 "distiller": RandomDistiller(length=5, seq_len=2, pred_len=2, random_state=1),
+                 "cv": ExpandingWindowSplitter(fh=[1], initial_window=6, step_length=3),
+                 "strategy": "refit", "refit": "distilled"}]
