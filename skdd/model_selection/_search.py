@@ -30,12 +30,12 @@ def _distil_timed(memory, distiller, X, y):
     return np.asarray(X_syn), np.asarray(y_syn), fitted, time.perf_counter() - start
 
 
-def _check_search_components(estimator, distiller, refit):
-    """Clear errors for an estimator without ``fit``, a distiller without ``fit_resample``
-    and an unknown ``refit``."""
+def _check_search_components(estimator, distiller, refit, name="estimator"):
+    """Clear errors for an estimator (parameter ``name``) without ``fit``, a distiller
+    without ``fit_resample`` and an unknown ``refit``."""
     if not hasattr(estimator, "fit"):
-        raise TypeError(f"estimator={estimator!r} has no fit method; pass a scikit-learn "
-                        "estimator.")
+        raise TypeError(f"{name}={estimator!r} has no fit method; pass a "
+                        f"{'scikit-learn estimator' if name == 'estimator' else name}.")
     if not hasattr(distiller, "fit_resample"):
         raise TypeError(f"distiller={distiller!r} has no fit_resample method; pass a skdd "
                         "distiller (or any sampler with fit_resample(X, y) -> (X_syn, y_syn)).")
@@ -153,9 +153,9 @@ class _BaseDistilledSearch(BaseSearchCV):
         splits = [(np.arange(offsets[k], offsets[k + 1]), test)
                   for k, (_, test) in enumerate(folds)]
         inner = self._inner_search(cv=splits, refit=False)
-        self.search_time_ = time.perf_counter()
+        start = time.perf_counter()
         inner.fit(X_all, y_all, **fit_params)
-        self.search_time_ = time.perf_counter() - self.search_time_
+        self.search_time_ = time.perf_counter() - start
         self.cv_results_ = inner.cv_results_
         self.multimetric_ = inner.multimetric_
         self.scorer_ = inner.scorer_
@@ -206,7 +206,8 @@ class _BaseDistilledSearch(BaseSearchCV):
             raise ValueError(f"no scorer for {self.best_estimator_!r}")
         if isinstance(self.scorer_, dict):
             return self.scorer_[self.select](self.best_estimator_, X, y)
-        return self.scorer_(self.best_estimator_, X, y)
+        score = self.scorer_(self.best_estimator_, X, y)
+        return score[self.select] if isinstance(score, dict) else score
 
     def _inner_kwargs(self, cv, refit):
         return dict(scoring=self.scoring, n_jobs=self.n_jobs, refit=refit, cv=cv,

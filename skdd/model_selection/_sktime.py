@@ -170,7 +170,7 @@ class DistilledForecastingGridSearchCV(_DelegatedForecaster):
     def _fit(self, y, X, fh):
         from sktime.forecasting.model_selection import ForecastingGridSearchCV
 
-        _check_search_components(self.forecaster, self.distiller, self.refit)
+        _check_search_components(self.forecaster, self.distiller, self.refit, "forecaster")
         grids = [self.param_grid] if isinstance(self.param_grid, dict) else self.param_grid
         if not grids or not all(grids):
             raise ValueError("param_grid is empty: DistilledForecastingGridSearchCV has no "
