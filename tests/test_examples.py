@@ -12,6 +12,7 @@ NEEDS = {
     "skorch_nets.py": ["skorch"],
     "sktime_forecasting.py": ["sktime"],
     "sklearn_meta_estimators.py": [],
+    "distilled_search.py": [],
 }
 
 

@@ -341,6 +341,29 @@ def build_parser():
     p.add_argument("--cache-dir", default=None,
                    help="folder for the generator's and the mapper's checkpoints: the same "
                         "command resumes an interrupted run and reuses finished stages")
+
+    from ._tune import MODELS as tune_models
+
+    u = add("tune", "hyperparameter search on distilled folds against the search on the full "
+                    "folds (Spearman, top-1 regret, top-5 overlap, time)")
+    u.add_argument("--dataset", type=_choice(classify_datasets), default="digits",
+                   help=f"{_names(classify_datasets)}")
+    u.add_argument("--distiller", type=_choice(CLASSIFY_DISTILLERS), default="dm",
+                   help=f"classification distiller: {_names(CLASSIFY_DISTILLERS)}")
+    u.add_argument("--ipc", type=int, default=10, help="budget: real-size samples per class")
+    u.add_argument("--seeds", type=_int_list, default="0,1,2", help=_SEEDS_HELP)
+    u.add_argument("--cv", type=int, default=3, help="stratified folds of the training split")
+    u.add_argument("--models", type=_choice_list(tune_models), default=",".join(tune_models),
+                   metavar="MODELS", help=f"comma-separated model families: {_names(tune_models)}")
+    u.add_argument("--params", type=_json_object, default="{}", metavar="JSON",
+                   help="extra distiller parameters, a JSON object")
+    u.add_argument("--baselines", type=_choice_list((*CLASSIFY_DISTILLERS, "halving")),
+                   default="random,halving", metavar="NAMES",
+                   help="comma-separated baselines: a classification distiller and/or 'halving'")
+    u.add_argument("--device", default="cpu", help=_DEVICE_HELP)
+    u.add_argument("--data-home", default=None,
+                   help=_DATA_HOME_HELP.format(what="mnist/*.gz"))
+    u.add_argument("--json", default=None, metavar="PATH", help=_JSON_HELP)
     return parser
 
 
@@ -400,6 +423,11 @@ def main(argv=None):
             cache_dir=args.cache_dir, splits=splits, log=_log)
         print(format_recipe_table(result))
         _write_json(result, args.json)
+        return 0
+    if args.task == "tune":
+        from ._tune import tune_main
+
+        _write_json(tune_main(args), args.json)
         return 0
     if args.task == "fidelity":
         from ._fidelity import fidelity_main
