@@ -515,3 +515,32 @@ def test_task_bars_count_rows_times_seeds(capsys):
                 pass
         assert isinstance(bar, tqdm) and bar.n == 4
     assert "4/4" in capsys.readouterr().err
+
+
+def test_protocol_v2_uses_the_dataset_recipes(data_home, tmp_path):
+    """v2 (the default) takes ETTh1's table entry: Random its own recipe, a distilled row
+    the distilled one; --recipe overrides single fields."""
+    from conftest import require_file
+
+    from skdd.forecasting import get_recipe
+
+    require_file(data_home, "ett/ETTh1.csv.gz")
+    out = tmp_path / "etth1.json"
+    main(["forecast", "--dataset", "ETTh1", "--distiller", "random", "--eval", "xpatch",
+          "--seeds", "0", "--data-home", str(data_home), "--recipe", '{"epochs": 1}',
+          "--json", str(out)])
+    res = json.loads(out.read_text())
+    assert res["protocol"] == "v2"
+    random_recipe = get_recipe("xpatch", "random", protocol="v2", dataset="ETTh1")
+    assert res["recipes"]["xpatch"]["lr"] == random_recipe.lr
+    assert res["recipes"]["xpatch"]["epochs"] == 1
+    assert random_recipe != get_recipe("xpatch", protocol="v2", dataset="ETTh1")
+
+
+def test_protocol_v2_without_recipes_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["forecast", "--dataset", "seasonal", "--distiller", "random", "--eval", "dlinear"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --protocol: dataset='seasonal' has no protocol v2 recipes" in err
+    assert "ETTh1" in err and "Traceback" not in err

@@ -214,7 +214,16 @@ def _r(epochs, lr):
     return TrainingRecipe(epochs=epochs, lr=lr, batch_size=32)
 
 
-SYNTHETIC_RECIPES_V2 = {}
+SYNTHETIC_RECIPES_V2 = {
+    # distilled rows pooled: mtt, condtsf, hdt-paper (3 seeds each); JSON in
+    # docs/results/v2/recipe_search/ETTh1_recipes.json (mean validation MSE after "#")
+    "ETTh1": {
+        "dlinear": {"distilled": _r(80, 3e-4), "random": _r(80, 3e-4)},  # 0.666 / 0.877
+        "itransformer": {"distilled": _r(20, 1e-4), "random": _r(10, 1e-4)},  # 0.773 / 1.085
+        "xpatch": {"distilled": _r(40, 1e-4), "random": _r(5, 1e-3)},  # 0.744 / 1.011
+        "patchtst": {"distilled": _r(20, 1e-3), "random": _r(10, 3e-4)},  # 0.741 / 1.126
+    },
+}
 
 # Recipes for the whole train split (thousands of windows): the Time-Series-Library
 # recipe, at most 10 epochs with the learning rate halved each epoch and early stopping
