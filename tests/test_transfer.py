@@ -139,3 +139,21 @@ def test_recipe_selection_records_each_epoch_count_of_one_run():
     best = min(flat, key=flat.get)
     assert (chosen["distilled"]["epochs"], chosen["distilled"]["lr"]) == best
     assert choose_recipes(grid, [1, 3], [1e-3, 1e-2]) == res["chosen"]["dlinear"]
+
+
+def test_recipe_selection_resumes_from_its_cache(tmp_path, monkeypatch):
+    """With a cache folder, finished validation curves are not recomputed."""
+    import skdd.benchmarks._recipes as recipes
+
+    splits = make_splits(make_seasonal_series(900, 2, random_state=0), kind="custom",
+                         seq_len=24)
+    kw = dict(distillers=["random", "hdt"], eval_models=["dlinear"], seeds=[0], epochs=[1, 2],
+              lrs=[1e-3], length=96, seq_len=24, pred_len=12, splits=splits, log=None,
+              cache_dir=tmp_path, params={"hdt": {"max_iter": 2, "n_experts": 1,
+                                                  "expert_epochs": 2, "n_harmonics": 8}})
+    first = recipes.run_recipe_selection("seasonal", **kw)
+    assert len(list((tmp_path / "recipes").glob("*.json"))) == 2  # random and hdt, seed 0
+    calls = []
+    monkeypatch.setattr(recipes, "_validation_curve", lambda *a, **k: calls.append(a))
+    second = recipes.run_recipe_selection("seasonal", **kw)
+    assert calls == [] and second["grid"] == first["grid"]

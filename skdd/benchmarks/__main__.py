@@ -436,9 +436,10 @@ def main(argv=None):
                     args.json)
         return 0
     if args.task == "report":
-        from ._report import cfm_report, classify_report, forecast_report
+        from ._report import cfm_report, classify_report, forecast_report, recipes_report
 
         print(forecast_report(args.paths, metric=args.metric))
+        print(recipes_report(args.paths))
         print(classify_report(args.paths))
         print(cfm_report(args.paths))
         if args.scaling_plot:

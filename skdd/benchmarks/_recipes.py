@@ -10,6 +10,7 @@ Random's own recipe. The test split is never used.
 """
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
@@ -39,6 +40,18 @@ def _validation_curve(model_name, series, splits, *, lr, epochs, seq_len, pred_l
     return [scores[e] for e in sorted(wanted)]
 
 
+def _curve_file(cache_dir, dataset, model, row, params, seed, lr, epochs, length, seq_len,
+                pred_len):
+    """Where a finished validation curve is kept (None without a cache folder)."""
+    if cache_dir is None:
+        return None
+    from ._cache import _cache_folder, _run_name
+
+    name = _run_name(["recipes", dataset, model, row, f"M{length}", f"{seq_len}-{pred_len}",
+                      f"seed{seed}", f"lr{lr:g}"], {"params": params or {}, "epochs": epochs})
+    return _cache_folder(cache_dir) / "recipes" / f"{name}.json"
+
+
 def run_recipe_selection(dataset, *, distillers=DEFAULT_DISTILLERS, eval_models=EVAL_MODELS,
                          seeds=(0, 1, 2), epochs=None, lrs=None, length=384, seq_len=96,
                          pred_len=96, params=None, data_home=None, device="cpu", splits=None,
@@ -57,7 +70,9 @@ def run_recipe_selection(dataset, *, distillers=DEFAULT_DISTILLERS, eval_models=
     params : dict, optional
         ``{distiller: {parameter: value}}`` extra distiller parameters.
     cache_dir : str, optional
-        Shared with ``forecast --cache-dir``: the same distillations are reused.
+        Shared with ``forecast --cache-dir``: the same distillations are reused, and each
+        finished validation curve is kept in ``cache_dir/recipes/``, so an interrupted
+        selection run with the same command redoes only what is missing.
 
     Returns
     -------
@@ -93,9 +108,18 @@ def run_recipe_selection(dataset, *, distillers=DEFAULT_DISTILLERS, eval_models=
             for lr in lrs:
                 for seed in seeds:
                     start = time.perf_counter()
-                    curve = _validation_curve(m, series[row, seed], splits, lr=lr, epochs=epochs,
-                                              seq_len=seq_len, pred_len=pred_len, seed=seed,
-                                              device=dev, n_threads=n_threads)
+                    kept = _curve_file(cache_dir, splits.name, m, row, params.get(row), seed, lr,
+                                       epochs, length, seq_len, pred_len)
+                    if kept is not None and kept.exists():
+                        curve = json.loads(kept.read_text())["curve"]
+                    else:
+                        curve = _validation_curve(m, series[row, seed], splits, lr=lr,
+                                                  epochs=epochs, seq_len=seq_len,
+                                                  pred_len=pred_len, seed=seed, device=dev,
+                                                  n_threads=n_threads)
+                        if kept is not None:
+                            kept.parent.mkdir(parents=True, exist_ok=True)
+                            kept.write_text(json.dumps({"curve": curve}))
                     grid[m][row][str(lr)].append(curve)
                     if log is not None:
                         best = int(np.argmin(curve))

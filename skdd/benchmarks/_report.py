@@ -60,9 +60,10 @@ def forecast_report(paths, metric="mse"):
     """
     runs = defaultdict(list)
     for res in _load_results(paths, "forecast"):
-        runs[(res["dataset"], res["seq_len"], res["pred_len"], _split(res))].append(res)
+        runs[(res["dataset"], res["seq_len"], res["pred_len"], res.get("protocol", "v1"),
+              _split(res))].append(res)
     out = []
-    for (dataset, L, H, split), results in sorted(runs.items(), key=_test_first):
+    for (dataset, L, H, protocol, split), results in sorted(runs.items(), key=_test_first):
         models = []
         for r in results:
             models += [m for m in r["results"] if m not in models]
@@ -79,8 +80,9 @@ def forecast_report(paths, metric="mse"):
                 by_name[key] = dict(r, seeds_by_model=seeds)
         randoms = {k[1]: r for k, r in by_name.items() if k[0] == "random"}
         ref_full = next((r for k, r in by_name.items() if k[0] == "full"), None)
-        out.append(f"**{dataset}**, {L} → {H}, {split} {metric.upper()} (mean ± std over seeds"
-                   + (", gap closure in brackets" if randoms and ref_full else "") + ")\n")
+        label = "" if protocol == "v1" else f"protocol {protocol}, "
+        out.append(f"**{dataset}**, {L} → {H}, {label}{split} {metric.upper()} (mean ± std over "
+                   "seeds" + (", gap closure in brackets" if randoms and ref_full else "") + ")\n")
         out.append("| method | M | seeds | " + " | ".join(models) + " |")
         out.append("|---|---|---|" + "---|" * len(models))
         order = sorted(by_name, key=lambda k: (k[0] == "full", k[0] != "random", k[0], k[1], k[2]))
@@ -106,6 +108,30 @@ def forecast_report(paths, metric="mse"):
             n_seeds = "/".join(str(n) for n in sorted(set(r["seeds_by_model"].values())))
             out.append(f"| {r['distiller']}{params} | {r['length']} | {n_seeds} | "
                        + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
+def recipes_report(paths):
+    """One markdown table per dataset of the ``recipes`` task: the mean validation MSE of
+    every (learning rate, epochs) of the grid over the pooled distilled series and over the
+    random segments, per evaluation model, the chosen recipe in bold."""
+    out = []
+    for res in _load_results(paths, "recipes"):
+        epochs = res["epochs"]
+        out.append(f"**{res['dataset']}**, {res['seq_len']} → {res['pred_len']}, mean "
+                   f"validation MSE over seeds {res['seeds']} (distilled: "
+                   f"{', '.join(res['distillers'])} pooled; chosen in bold)\n")
+        out.append("| model | series | lr | " + " | ".join(f"{e} ep" for e in epochs) + " |")
+        out.append("|---|---|---|" + "---|" * len(epochs))
+        for model, chosen in res["chosen"].items():
+            for kind in ("distilled", "random"):
+                pick = chosen[kind]
+                for lr, means in pick["mean_val_mse"].items():
+                    cells = [(f"**{v:.3f}**" if float(lr) == pick["lr"] and e == pick["epochs"]
+                              else f"{v:.3f}") for e, v in zip(epochs, means)]
+                    out.append(f"| {model} | {kind} | {float(lr):g} | " + " | ".join(cells)
+                               + " |")
         out.append("")
     return "\n".join(out)
 
