@@ -129,7 +129,8 @@ def observe_optimization(callback):
     >>> from skdd.datasets import make_seasonal_series
     >>> seen = []
     >>> est = HarmonicDistiller(length=40, seq_len=12, pred_len=12, n_harmonics=4, max_iter=3,
-    ...                         n_experts=1, expert_epochs=1, batch_size=8, random_state=0)
+    ...                         n_experts=1, expert_epochs=1, expert_span=1, batch_size=8,
+    ...                         random_state=0)
     >>> with observe_optimization(lambda d, it, syn: seen.append(it)):
     ...     _ = est.fit(make_seasonal_series(300, 2, random_state=0))
     >>> seen

@@ -211,7 +211,7 @@ def test_theorem1_task_records_both_quantities_along_the_run():
     splits = make_splits(frame, kind="custom", seq_len=96, name="seasonal")
     params = dict(n_harmonics=8, max_iter=6, n_experts=1, expert_epochs=1, batch_size=16,
                   n_subsequences=4)
-    res = run_theorem1_check("seasonal", "hdt", seeds=[0], every=2, max_lag=24, length=200,
+    res = run_theorem1_check("seasonal", "hdt-paper", seeds=[0], every=2, max_lag=24, length=200,
                              params=params, splits=splits, log=None)
     rec = res["records"]["0"]
     assert rec["iteration"] == [2, 4, 6]

@@ -17,7 +17,7 @@ _TINY = dict(length=8, seq_len=3, pred_len=3, max_iter=2, n_experts=1, expert_ep
              batch_size=4, device="cpu")
 ESTIMATORS = [
     RandomSegmentDistiller(length=6, seq_len=3, pred_len=3),
-    HarmonicDistiller(n_harmonics=2, expert_steps=1, syn_steps=1, **_TINY),
+    HarmonicDistiller(n_harmonics=2, expert_steps=1, syn_steps=1, expert_span=1, **_TINY),
     ForecastingMTTDistiller(syn_steps=1, expert_span=1, **_TINY),
     CondTSFDistiller(syn_steps=1, expert_span=1, cond_every=1, **_TINY),
 ]

@@ -66,7 +66,8 @@ def test_plot_loss_curve_with_parts():
 
     series = make_seasonal_series(400, 2, random_state=0)
     hdt = HarmonicDistiller(length=96, seq_len=24, pred_len=12, n_harmonics=8, max_iter=4,
-                            n_experts=1, expert_epochs=1, n_subsequences=2, device="cpu",
+                            n_experts=1, expert_epochs=1, expert_span=1, n_subsequences=2,
+                            device="cpu",
                             random_state=0).fit(series)
     ax = plot_loss_curve(hdt)
     labels = [line.get_label() for line in ax.get_lines()]

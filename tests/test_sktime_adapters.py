@@ -282,7 +282,8 @@ def test_distilled_forecaster_on_cuda(frame):
     from skdd import HarmonicDistiller
 
     hdt = HarmonicDistiller(length=96, seq_len=24, pred_len=12, n_harmonics=8, max_iter=3,
-                            n_experts=1, expert_epochs=1, n_subsequences=2, device="cuda",
+                            n_experts=1, expert_epochs=1, expert_span=1, n_subsequences=2,
+                            device="cuda",
                             random_state=0)
     f = DistilledForecaster(hdt, NeuralForecaster("dlinear", seq_len=24, pred_len=12,
                                                   epochs=2, device="cuda", random_state=0))
