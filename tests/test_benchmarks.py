@@ -113,6 +113,30 @@ def test_report_merges_files_and_shows_gap_closure(splits, tmp_path, capsys):
     assert "[50%]" in next(line for line in out.splitlines() if line.startswith("| halfway"))
 
 
+def test_report_full_data_joins_every_protocol(splits, tmp_path, capsys):
+    """Full data trains under one recipe whatever the protocol: a v1 full-data result
+    (dlinear) and a v2 one (xpatch) are both references of the v2 table, and of the v1 one."""
+    def write(name, models, protocol, recipe):
+        res = _run(splits, name, eval_models=models, recipe=recipe)
+        res["protocol"] = protocol
+        path = tmp_path / f"{name}_{protocol}_{models[0]}.json"
+        path.write_text(json.dumps(res))
+        return path
+
+    paths = [write("full", ["dlinear"], "v1", {"epochs": 2, "patience": 1}),
+             write("full", ["xpatch"], "v2", {"epochs": 1, "patience": 1}),
+             write("random", ["dlinear", "xpatch"], "v2", {"epochs": 2}),
+             write("random", ["dlinear"], "v1", {"epochs": 2})]
+    main(["report", *map(str, paths)])
+    out = capsys.readouterr().out
+    tables = out.split("**")[1:]
+    v1 = next(t for t in tables if "protocol" not in t and "MSE" in t)
+    v2 = next(t for t in tables if "protocol v2" in t)
+    for table in (v1, v2):
+        full = next(line for line in table.splitlines() if line.startswith("| full"))
+        assert full.count("±") == 2  # dlinear from the v1 run, xpatch from the v2 run
+
+
 def test_report_keeps_validation_results_apart(splits, tmp_path, capsys):
     paths = []
     for split in ("test", "val"):

@@ -58,10 +58,21 @@ def forecast_report(paths, metric="mse"):
     gap closure ``(MSE_random − MSE) / (MSE_random − MSE_full)`` of the mean MSEs, against
     the Random row of the same synthetic length when there is one.
     """
-    runs = defaultdict(list)
+    runs, full = defaultdict(list), defaultdict(list)
     for res in _load_results(paths, "forecast"):
-        runs[(res["dataset"], res["seq_len"], res["pred_len"], res.get("protocol", "v1"),
-              _split(res))].append(res)
+        key = (res["dataset"], res["seq_len"], res["pred_len"], res.get("protocol", "v1"),
+               _split(res))
+        runs[key].append(res)
+        if res["distiller"] == "full":
+            full[key[:3] + key[4:]].append(res)
+    # Full data trains under the full-data recipe whatever the protocol, so a full-data
+    # result joins the tables of every protocol of its dataset and split.
+    for key in list(runs):
+        others = [r for r in full[key[:3] + key[4:]] if r.get("protocol", "v1") != key[3]]
+        if others and any(r["distiller"] != "full" for r in runs[key]):
+            own = [r for r in runs[key] if r["distiller"] == "full"]
+            runs[key] = [r for r in runs[key] if r["distiller"] != "full"] + [
+                dict(r, protocol=key[3]) for r in others] + own
     out = []
     for (dataset, L, H, protocol, split), results in sorted(runs.items(), key=_test_first):
         models = []
