@@ -6,7 +6,8 @@ import torch
 
 from skdd import HarmonicDistiller
 from skdd.datasets import make_seasonal_series
-from skdd.forecasting import (CondTSFDistiller, ForecastingMTTDistiller, SYNTHETIC_RECIPES_V2,
+from skdd.forecasting import (CondTSFDistiller, ForecastingMTTDistiller, RandomSegmentDistiller,
+                              SYNTHETIC_RECIPES_V2, TrainingRecipe,
                               evaluate_forecaster, fit_forecaster, get_recipe, make_splits)
 from skdd.nn import (DLinear, PatchTST, WindowNormalized, check_forecasting_backbones,
                      make_forecasting_backbone)
@@ -157,3 +158,32 @@ def test_recipe_selection_resumes_from_its_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(recipes, "_validation_curve", lambda *a, **k: calls.append(a))
     second = recipes.run_recipe_selection("seasonal", **kw)
     assert calls == [] and second["grid"] == first["grid"]
+
+
+def test_pool_beats_random_segments_for_two_evaluation_models():
+    """A generated series with a daily and a weekly cycle, 96 → 96 steps of a 96-step synthetic
+    series: HDT distilled through the pool ["dlinear", "itransformer"] trains DLinear and the
+    held-out PatchTST better than any of three random segments of the same length, and
+    PatchTST better than HDT distilled through DLinear alone."""
+    s = make_seasonal_series(2400, 3, random_state=0).astype("float32")
+    mu, sd = s[:1680].mean(0), s[:1680].std(0)
+    s = (s - mu) / sd
+    train, test = s[:1680], s[1680:]
+    win = dict(seq_len=48, pred_len=24)
+    recipe = TrainingRecipe(epochs=40, lr=1e-3)
+
+    def distil(backbone):
+        return HarmonicDistiller(length=96, backbone=backbone, max_iter=30, n_experts=2,
+                                 expert_epochs=3, n_harmonics=16, batch_size=32,
+                                 random_state=0, **win).fit(train).X_syn_
+
+    def mse(model, syn):
+        net, _ = fit_forecaster(model, syn, recipe=recipe, random_state=0, **win)
+        return evaluate_forecaster(net, test, **win)["mse"]
+
+    pool = distil(["dlinear", "itransformer"])
+    randoms = [RandomSegmentDistiller(length=96, random_state=seed, **win).fit(train).X_syn_
+               for seed in range(3)]
+    for model in ("dlinear", "patchtst"):
+        assert mse(model, pool) < min(mse(model, r) for r in randoms), model
+    assert mse("patchtst", pool) < mse("patchtst", distil("dlinear"))
