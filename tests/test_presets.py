@@ -114,3 +114,23 @@ def test_paper_preset_fits_and_samples():
                       device="cpu", random_state=0).fit(X, y)
     assert isinstance(nm.unet_, AttentionUNet1D)
     assert nm.transform(X[:3]).shape == (3, 40)
+
+
+def test_fused_snake_gradients_match_finite_differences():
+    from skdd.nn import Snake
+    from skdd.nn._unet import snake
+    torch.manual_seed(0)
+    x = torch.randn(3, 4, 5, dtype=torch.float64, requires_grad=True)
+    a = (0.2 + torch.rand(1, 4, 1, dtype=torch.float64)).requires_grad_()
+    assert torch.autograd.gradcheck(snake, (x, a))
+    # same values and gradients as the unfused formula, in the module too
+    layer = Snake(4).double()
+    y = layer(x)
+    ref_a = layer.a.abs().clamp_min(1e-4).view(1, -1, 1)
+    torch.testing.assert_close(y, x + torch.sin(ref_a * x) ** 2 / ref_a)
+    y.sum().backward()
+    gx, ga = x.grad.clone(), layer.a.grad.clone()
+    x.grad, layer.a.grad = None, None
+    (x + torch.sin(ref_a * x) ** 2 / ref_a).sum().backward()
+    torch.testing.assert_close(gx, x.grad)
+    torch.testing.assert_close(ga, layer.a.grad)
