@@ -134,3 +134,19 @@ def test_fused_snake_gradients_match_finite_differences():
     (x + torch.sin(ref_a * x) ** 2 / ref_a).sum().backward()
     torch.testing.assert_close(gx, x.grad)
     torch.testing.assert_close(ga, layer.a.grad)
+
+
+def test_chunked_real_embeddings_equal_the_unchunked_loss():
+    from skdd.nn import ConvNet
+    from skdd.objectives import DistributionMatching
+    torch.manual_seed(0)
+    net = ConvNet(1, 3, 8, width=8, depth=2)
+    xr, yr = torch.randn(37, 1, 8, 8), torch.arange(37) % 3
+    xs, ys = torch.randn(3, 1, 8, 8), torch.arange(3)
+    whole = DistributionMatching(net.embed, chunk_size=None).loss(xr, yr, xs, ys, 3)
+    for size in (1, 5, 16, 37, 100):
+        chunked = DistributionMatching(net.embed, chunk_size=size).loss(xr, yr, xs, ys, 3)
+        torch.testing.assert_close(chunked, whole, rtol=1e-5, atol=1e-6)
+    for bad in (0, -3, 2.5, "8"):
+        with pytest.raises((ValueError, TypeError), match="chunk_size"):
+            DistributionMatching(net.embed, chunk_size=bad)
