@@ -442,10 +442,15 @@ class BaseDistiller(BaseEstimator):
         # a parameter left at None ("choose from the data") is fingerprinted by the value
         # the fit chose (``_fingerprint_resolved``, set in ``fit``), so a default that
         # became data-dependent keeps the checkpoints written when it was that value
-        resolved = getattr(self, "_fingerprint_resolved", {})
+        resolved = dict(getattr(self, "_fingerprint_resolved", {}))
+        # parameters left at None that take a preset's value (``_preset_fingerprint``)
+        preset_values = getattr(self, "_preset_fingerprint", None)
+        if preset_values is not None:
+            resolved.update(preset_values())
         all_params = self.get_params(deep=False)
-        params = {k: repr(resolved[k] if v is None and k in resolved else v)
-                  for k, v in sorted(all_params.items())
+        chosen = {k: resolved[k] if v is None and k in resolved else v
+                  for k, v in all_params.items()}
+        params = {k: repr(v) for k, v in sorted(chosen.items())
                   if k not in self._run_only_params and k != "n_threads"
                   and not (k in neutral and _equal(v, neutral[k]))}
         # the thread count used (set by ``check_run_params``); one thread, the default,

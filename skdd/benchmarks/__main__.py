@@ -342,6 +342,32 @@ def build_parser():
                    help="folder for the generator's and the mapper's checkpoints: the same "
                         "command resumes an interrupted run and reuses finished stages")
 
+    from ._speed import SPEED_DISTILLERS
+
+    sp = add("speed", "time one optimisation step of a distiller: median CPU and wall "
+                      "seconds over --repeats steps, and the peak memory (RSS on CPU, CUDA "
+                      "max allocated on CUDA)")
+    sp.add_argument("--distiller", type=_choice(SPEED_DISTILLERS), required=True,
+                    help=f"{_names(SPEED_DISTILLERS)}")
+    sp.add_argument("--params", type=_json_object, default="{}", metavar="JSON",
+                    help="distiller parameters, a JSON object (the step count is set by the "
+                         "task)")
+    sp.add_argument("--repeats", type=int, default=5, help="timed steps (the median is kept)")
+    sp.add_argument("--warmup", type=int, default=1, help="untimed steps first")
+    sp.add_argument("--dataset", default=None,
+                    help="data (default: 'seasonal' for hdt, mtt, condtsf; 'digits' for dm, "
+                         "fred-dm, cfm; 'GunPoint' for the TimeVQVAE stages)")
+    sp.add_argument("--ipc", type=int, default=1, help="samples per class (dm, fred-dm, cfm)")
+    sp.add_argument("--length", type=int, default=384, metavar="M",
+                    help="synthetic series length (hdt, mtt, condtsf)")
+    sp.add_argument("--seq-len", type=int, default=96, help="input window (hdt, mtt, condtsf)")
+    sp.add_argument("--pred-len", type=int, default=96, help="horizon (hdt, mtt, condtsf)")
+    sp.add_argument("--data-home", default=None,
+                    help=_DATA_HOME_HELP.format(what="the data files"))
+    sp.add_argument("--device", default="cpu", help=_DEVICE_HELP)
+    sp.add_argument("--threads", type=int, default=1, help=_THREADS_HELP)
+    sp.add_argument("--json", default=None, metavar="PATH", help=_JSON_HELP)
+
     from ._tune import MODELS as tune_models
 
     u = add("tune", "hyperparameter search on distilled folds against the search on the full "
@@ -422,6 +448,20 @@ def main(argv=None):
             data_home=args.data_home, device=args.device, n_threads=args.threads,
             cache_dir=args.cache_dir, splits=splits, log=_log)
         print(format_recipe_table(result))
+        _write_json(result, args.json)
+        return 0
+    if args.task == "speed":
+        from ._speed import format_speed, run_speed
+
+        if args.repeats < 1 or args.warmup < 0:
+            parser.task_parsers["speed"].error("argument --repeats: must be >= 1 (and "
+                                               "--warmup >= 0)")
+        result = run_speed(args.distiller, params=args.params, repeats=args.repeats,
+                           warmup=args.warmup, device=args.device, dataset=args.dataset,
+                           data_home=args.data_home, ipc=args.ipc, length=args.length,
+                           seq_len=args.seq_len, pred_len=args.pred_len,
+                           n_threads=args.threads)
+        print(format_speed(result))
         _write_json(result, args.json)
         return 0
     if args.task == "tune":

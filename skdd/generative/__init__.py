@@ -3,11 +3,11 @@
 :class:`TimeVQVAE` (stage 1 tokenizer, stage 2 bidirectional prior, MaskGIT sampling) is a
 generator with the distillers' ``fit``/``fit_resample`` contract; :class:`NeuralMapper`
 (NM-VQTSG) is a scikit-learn transformer that refines its samples. The building blocks
-(:class:`Tokenizer`, :class:`VectorQuantizer`, :class:`BidirectionalPrior`) are torch
-modules.
+(:class:`Tokenizer`, :class:`VectorQuantizer`, :class:`BidirectionalPrior`,
+:class:`MaskGITPrior`) are torch modules.
 """
 from ._mapper import MAPPER_PRESETS, TAU_GRID, NeuralMapper
-from ._prior import BidirectionalPrior, iterative_decode, mask_tokens
+from ._prior import BidirectionalPrior, MaskGITPrior, iterative_decode, mask_tokens
 from ._timevqvae import TIMEVQVAE_PRESETS, TimeVQVAE
 from ._tokenizer import Tokenizer, VectorQuantizer
 
@@ -20,6 +20,7 @@ __all__ = [
     "Tokenizer",
     "VectorQuantizer",
     "BidirectionalPrior",
+    "MaskGITPrior",
     "mask_tokens",
     "iterative_decode",
 ]

@@ -23,18 +23,24 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..base import BaseDistiller, check_run_params, data_fingerprint, divergence_error
 from ..metrics import MiniRocketFeatures, frechet_distance
-from ..nn import UNet1D
+from ..nn import AttentionUNet1D, UNet1D
 from ..utils import (check_interval, check_option, check_positive_float, check_positive_int,
                      resolve_device, seeded, torch_threads)
 from ._timevqvae import TimeVQVAE, check_panel, preset_config
 
 __all__ = ["NeuralMapper", "MAPPER_PRESETS"]
 
-#: U-Net and schedule presets. "paper" follows the reference configuration of
-#: ML4ITS/TimeVQVAE (5000 steps at batch 128, dim 8 with multipliers 1, 2, 4, 8).
+#: U-Net and schedule presets. "cpu" (the default) is the fast setting: :class:`UNet1D` of
+#: width 16 with multipliers 1, 2, 4 (one residual block per level, attention at the
+#: bottleneck only), 800 steps at batch 32, lr 1e-3, no dropout. "paper" is the reference
+#: configuration of ML4ITS/TimeVQVAE (configs/config.yaml, generators/neural_mapper.py):
+#: :class:`AttentionUNet1D` of width 8 with multipliers 1, 2, 4, 8, 4 group-norm groups,
+#: dropout 0.5, 3000 steps at batch 32, lr 5e-3.
 MAPPER_PRESETS = {
-    "cpu": dict(max_iter=800, batch_size=32, dim=16, dim_mults=(1, 2, 4)),
-    "paper": dict(max_iter=5000, batch_size=128, dim=8, dim_mults=(1, 2, 4, 8)),
+    "cpu": dict(max_iter=800, batch_size=32, lr=1e-3, dropout=0.0, arch="compact", dim=16,
+                dim_mults=(1, 2, 4)),
+    "paper": dict(max_iter=3000, batch_size=32, lr=5e-3, dropout=0.5, arch="reference", dim=8,
+                  dim_mults=(1, 2, 4, 8)),
 }
 
 #: The temperature grid of NM-VQTSG's search.
@@ -80,13 +86,16 @@ class NeuralMapper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     max_iter : int, optional
         U-Net training steps (default: the preset's).
     batch_size : int, optional
-    lr : float, default=1e-3
-        Adam learning rate (cosine decay).
-    dropout : float, default=0.0
-        Dropout rate inside the U-Net's residual blocks while it trains (the reference
-        code's mapper U-Net takes one; inactive in :meth:`transform`).
+    lr : float, optional
+        Adam learning rate (cosine decay); default: the preset's (1e-3 on "cpu", 5e-3 on
+        "paper").
+    dropout : float, optional
+        Dropout rate inside the U-Net's residual blocks while it trains (inactive in
+        :meth:`transform`); default: the preset's (0 on "cpu", 0.5 on "paper").
     preset : {"cpu", "paper"}, default="cpu"
-        U-Net size and schedule (:data:`MAPPER_PRESETS`), and the default generator's.
+        U-Net and schedule (:data:`MAPPER_PRESETS`), and the default generator's: "cpu"
+        is the fast default; "paper" is the reference code's mapper layer by layer
+        (:class:`skdd.nn.AttentionUNet1D`, 314 545 parameters for one channel).
     device : str, default="auto"
     random_state : int, optional
     verbose : int or bool, default=0
@@ -102,7 +111,7 @@ class NeuralMapper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     Attributes
     ----------
     generator_ : TimeVQVAE
-    unet_ : UNet1D (on CPU)
+    unet_ : UNet1D or AttentionUNet1D (on CPU)
     tau_ : float
     tau_fids_ : dict or None
         Per grid value: ``tau="auto"``, the FID of the SVQ reconstructions against prior
@@ -133,7 +142,7 @@ class NeuralMapper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     _fingerprint_neutral = {"dropout": 0.0}  # came after the first mapper checkpoints
 
     def __init__(self, generator=None, tau="validation", tau_grid=TAU_GRID, validation_fraction=0.2,
-                 n_tau_samples=1000, max_iter=None, batch_size=None, lr=1e-3, dropout=0.0,
+                 n_tau_samples=1000, max_iter=None, batch_size=None, lr=None, dropout=None,
                  preset="cpu", device="auto", random_state=None, verbose=0, n_threads=None,
                  checkpoint_path=None, checkpoint_every=100):
         self.generator = generator
@@ -171,9 +180,12 @@ class NeuralMapper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _config(self):
         self._check_generator()
         cfg = preset_config(self, MAPPER_PRESETS, ("max_iter", "batch_size"))
-        check_positive_float(self.lr, "lr")
+        if self.lr is not None:
+            cfg["lr"] = check_positive_float(self.lr, "lr")
         check_positive_int(self.n_tau_samples, "n_tau_samples", minimum=2)
-        check_interval(self.dropout, "dropout", 0, 1, closed="left")
+        if self.dropout is not None:
+            check_interval(self.dropout, "dropout", 0, 1, closed="left")
+            cfg["dropout"] = float(self.dropout)
         if isinstance(self.tau, str):
             check_option(self.tau, "tau", ("auto", "validation"))
             if self.tau == "validation" and not (
@@ -189,6 +201,12 @@ class NeuralMapper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         else:
             check_positive_float(self.tau, "tau")
         return cfg
+
+    def _preset_fingerprint(self):
+        """The preset's values of ``lr`` and ``dropout`` for the checkpoints' fingerprint
+        (the "cpu" preset's are the former defaults, so its checkpoints stay valid)."""
+        preset = MAPPER_PRESETS.get(self.preset, {})
+        return {k: preset[k] for k in ("lr", "dropout") if k in preset}
 
     def _make_generator(self, seed):
         if self.generator is None:
@@ -288,8 +306,12 @@ class NeuralMapper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         gen = self.generator_
         n, C, _ = xt.shape
         T = self.series_length_
-        unet = UNet1D(C, dim=cfg["dim"], dim_mults=cfg["dim_mults"],
-                      dropout=float(self.dropout)).to(device).train()
+        if cfg["arch"] == "reference":
+            unet = AttentionUNet1D(C, dim=cfg["dim"], dim_mults=cfg["dim_mults"],
+                                   dropout=cfg["dropout"])
+        else:
+            unet = UNet1D(C, dim=cfg["dim"], dim_mults=cfg["dim_mults"], dropout=cfg["dropout"])
+        unet = unet.to(device).train()
         bs = cfg["batch_size"]
 
         def loss_fn(iteration):
@@ -298,7 +320,7 @@ class NeuralMapper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return F.l1_loss(unet(x_svq)[..., :T], x[..., :T])
 
         loss_curve = self._optimize(
-            unet, loss_fn, data_fingerprint=data_fingerprint(xt.cpu().numpy()), lr=self.lr,
+            unet, loss_fn, data_fingerprint=data_fingerprint(xt.cpu().numpy()), lr=cfg["lr"],
             max_iter=cfg["max_iter"], schedule="cosine", checkpoint=checkpoint)
         return unet.eval(), loss_curve
 
@@ -346,7 +368,8 @@ class NeuralMapper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         mapped = _as_3d(gen._finish(torch.cat(out)))
         if not np.isfinite(mapped).all():
             raise divergence_error(self, "the mapped series hold NaN or inf values",
-                                   float(self.lr))
+                                   MAPPER_PRESETS[self.preset]["lr"] if self.lr is None
+                                   else float(self.lr))
         return (mapped[:, 0, :] if self._input_2d else mapped).astype(dtype)
 
 

@@ -22,7 +22,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from ..utils import (channel_scaling, check_float32_range, check_interval, check_option,
                      check_positive_float, check_positive_int, resolve_device, seeded,
                      torch_threads)
-from ._prior import BidirectionalPrior, iterative_decode, masked_prediction_loss
+from ._prior import (BidirectionalPrior, MaskGITPrior, iterative_decode,
+                     masked_prediction_loss)
 from ._tokenizer import Tokenizer
 
 __all__ = ["TimeVQVAE", "TIMEVQVAE_PRESETS"]
@@ -31,19 +32,29 @@ __all__ = ["TimeVQVAE", "TIMEVQVAE_PRESETS"]
 #: back on the way out, so that the STFT and the down-sampling have room.
 MIN_INTERNAL_LENGTH = 16
 
-#: Architecture and schedule presets. "cpu" is the reduced setting that runs on two CPU
-#: cores (a few thousand steps per stage); "paper" follows the reference configuration
-#: of ML4ITS/TimeVQVAE (configs/config.yaml: stage 1 5000 steps at batch 64, stage 2
-#: 50 000 steps at batch 256, lr 1e-3, 128-wide encoders with 2 residual blocks, LF prior
-#: 128-dim x 4 layers x 2 heads, HF prior 32-dim x 1 layer x 1 head).
+#: Architecture and schedule presets. "cpu" (the default) is the reduced, fast setting that
+#: runs on two CPU cores (a few thousand steps per stage, 1-D convolutions of width 32,
+#: small priors). "paper" is the reference configuration, layer by layer, of
+#: ML4ITS/TimeVQVAE (configs/config.yaml; models/vq_vae_encdec.py,
+#: models/bidirectional_transformer.py): encoders that start at 4 channels and widen to
+#: 128 with 2 residual blocks per level (the "reference" layout of :class:`Tokenizer`),
+#: codebooks of 1024 x 8, MaskGIT priors (:class:`MaskGITPrior`; LF 128-dim x 4 layers x
+#: 2 heads, HF 32-dim x 1 layer x 1 head, embeddings 128, ff_mult 1, embedding dropout
+#: 0.3), 20 000 stage-1 and 40 000 stage-2 steps at batch 32, lr 5e-3, choice temperatures
+#: 10 (LF) and 0 (HF), 10 decoding steps per grid.
 TIMEVQVAE_PRESETS = {
-    "cpu": dict(stage1_steps=1500, stage2_steps=2000, batch_size=(32, 32), hidden=32, n_res=1,
+    "cpu": dict(stage1_steps=1500, stage2_steps=2000, batch_size=(32, 32), lr=1e-3,
+                choice_temperature=(4.0, 4.0), hidden=32, n_res=1, arch="compact",
+                prior="compact",
                 prior_lf=dict(dim=64, n_layers=2, heads=2, ff_mult=2, dropout=0.1),
                 prior_hf=dict(dim=64, n_layers=1, heads=2, ff_mult=2, dropout=0.1)),
-    "paper": dict(stage1_steps=5000, stage2_steps=50000, batch_size=(64, 256), hidden=128,
-                  n_res=2,
-                  prior_lf=dict(dim=128, n_layers=4, heads=2, ff_mult=1, dropout=0.3),
-                  prior_hf=dict(dim=32, n_layers=1, heads=1, ff_mult=1, dropout=0.5)),
+    "paper": dict(stage1_steps=20000, stage2_steps=40000, batch_size=(32, 32), lr=5e-3,
+                  choice_temperature=(10.0, 0.0), hidden=128, n_res=2, arch="reference",
+                  prior="maskgit",
+                  prior_lf=dict(embed_dim=128, hidden_dim=128, n_layers=4, heads=2, ff_mult=1,
+                                emb_dropout=0.3),
+                  prior_hf=dict(embed_dim=128, hidden_dim=32, n_layers=1, heads=1, ff_mult=1,
+                                emb_dropout=0.3)),
 }
 
 
@@ -134,19 +145,26 @@ class TimeVQVAE(BaseDistiller):
         Series per class drawn at the end of ``fit`` (``fit_resample``'s output); without
         labels, ``ipc`` series in all.
     preset : {"cpu", "paper"}, default="cpu"
-        Architecture and default schedule (:data:`TIMEVQVAE_PRESETS`).
+        Architecture and default schedule (:data:`TIMEVQVAE_PRESETS`): "cpu" is the fast
+        default (small 1-D tokenizer and priors); "paper" is the reference code's
+        configuration layer by layer (85 076 stage-1 parameters and priors of 656 592
+        (LF) and 796 884 (HF) parameters on a univariate length-150 series with two
+        classes).
     stage1_steps, stage2_steps : int, optional
         Optimisation steps of each stage (default: the preset's).
     batch_size : int, optional
         Batch size of both stages (default: the preset's, 32 on "cpu").
-    lr : float, default=1e-3
-        Adam learning rate (cosine decay) of both stages.
+    lr : float, optional
+        Adam learning rate (cosine decay) of both stages (default: the preset's, 1e-3 on
+        "cpu", 5e-3 on "paper").
     codebook_size : int, default=1024
     codebook_dim : int, default=8
     n_sampling_steps : int, default=10
         MaskGIT decoding steps per grid.
-    choice_temperature : float, default=4.0
-        Scale of the Gumbel noise when choosing which tokens to re-mask.
+    choice_temperature : float, optional
+        Scale of the Gumbel noise when choosing which tokens to re-mask, for both grids
+        (default: the preset's, 4 on "cpu"; 10 for the LF and 0 for the HF grid on
+        "paper").
     guidance_scale : float, default=1.0
         Classifier-free guidance of class-conditional sampling (1 = plain conditional).
     p_unconditional : float, default=0.2
@@ -204,8 +222,8 @@ class TimeVQVAE(BaseDistiller):
     """
 
     def __init__(self, ipc=10, preset="cpu", stage1_steps=None, stage2_steps=None,
-                 batch_size=None, lr=1e-3, codebook_size=1024, codebook_dim=8,
-                 n_sampling_steps=10, choice_temperature=4.0, guidance_scale=1.0,
+                 batch_size=None, lr=None, codebook_size=1024, codebook_dim=8,
+                 n_sampling_steps=10, choice_temperature=None, guidance_scale=1.0,
                  p_unconditional=0.2, device="auto", random_state=None, verbose=0,
                  n_threads=None, checkpoint_path=None, checkpoint_every=100):
         self.ipc = ipc
@@ -239,14 +257,43 @@ class TimeVQVAE(BaseDistiller):
             bs = check_positive_int(self.batch_size, "batch_size")
             cfg["batch_size"] = (bs, bs)
         check_positive_int(self.ipc, "ipc")
-        check_positive_float(self.lr, "lr")
+        if self.lr is not None:
+            cfg["lr"] = check_positive_float(self.lr, "lr")
         check_positive_int(self.codebook_size, "codebook_size", minimum=2)
         check_positive_int(self.codebook_dim, "codebook_dim")
         check_positive_int(self.n_sampling_steps, "n_sampling_steps")
-        check_positive_float(self.choice_temperature, "choice_temperature", allow_zero=True)
+        if self.choice_temperature is not None:
+            t = check_positive_float(self.choice_temperature, "choice_temperature",
+                                     allow_zero=True)
+            cfg["choice_temperature"] = (t, t)
         check_positive_float(self.guidance_scale, "guidance_scale", allow_zero=True)
         check_interval(self.p_unconditional, "p_unconditional", 0, 1)
         return cfg
+
+    def _preset_fingerprint(self):
+        """The preset's ``lr`` and ``choice_temperature`` for the checkpoints' fingerprint
+        (the "cpu" preset's are the former defaults, so its checkpoints stay valid)."""
+        preset = TIMEVQVAE_PRESETS.get(self.preset)
+        if preset is None:
+            return {}
+        t_lf, t_hf = preset["choice_temperature"]
+        return {"lr": preset["lr"], "choice_temperature": t_lf if t_lf == t_hf else (t_lf, t_hf)}
+
+    def _build_tokenizer(self, cfg, n_channels, length):
+        """The stage-1 tokenizer of the configuration ``cfg`` (:meth:`_config`)."""
+        return Tokenizer(n_channels, length, hidden=cfg["hidden"], n_res=cfg["n_res"],
+                         codebook_size=int(self.codebook_size),
+                         codebook_dim=int(self.codebook_dim), arch=cfg["arch"])
+
+    def _build_priors(self, cfg, tok, n_classes):
+        """The stage-2 priors ("lf", "hf") of ``cfg`` over the tokens of ``tok``."""
+        K = int(self.codebook_size)
+        cls = MaskGITPrior if cfg["prior"] == "maskgit" else BidirectionalPrior
+        return torch.nn.ModuleDict({
+            "lf": cls(tok.n_tokens_lf, K, n_classes, **cfg["prior_lf"]),
+            "hf": cls(tok.n_tokens_hf, K, n_classes, n_prefix=tok.n_tokens_lf,
+                      prefix_codebook_size=K, **cfg["prior_hf"]),
+        })
 
     def _validate_fit_input(self, X, y):
         self._config()
@@ -312,18 +359,16 @@ class TimeVQVAE(BaseDistiller):
         length = xt.shape[-1]
         fingerprint = data_fingerprint(X, y)
         bs1, bs2 = cfg["batch_size"]
-        K = int(self.codebook_size)
 
         # stage 1: the tokenizer
         start = time.perf_counter()
-        tok = Tokenizer(C, length, hidden=cfg["hidden"], n_res=cfg["n_res"],
-                        codebook_size=K, codebook_dim=int(self.codebook_dim)).to(device).train()
+        tok = self._build_tokenizer(cfg, C, length).to(device).train()
 
         def stage1_loss(iteration):
             return tok.loss(xt[torch.randint(n, (bs1,), device=device)])[0]
 
         curve1 = _Stage.of(self, "stage1")._optimize(
-            tok, stage1_loss, data_fingerprint=fingerprint + ":stage1", lr=self.lr,
+            tok, stage1_loss, data_fingerprint=fingerprint + ":stage1", lr=cfg["lr"],
             max_iter=cfg["stage1_steps"], schedule="cosine")
         tok.eval()
         seconds = {"stage1": time.perf_counter() - start}
@@ -335,11 +380,7 @@ class TimeVQVAE(BaseDistiller):
         codes_lf = torch.cat([c[0] for c in codes])
         codes_hf = torch.cat([c[1] for c in codes])
         n_classes = 0 if self.classes_ is None else len(self.classes_)
-        priors = torch.nn.ModuleDict({
-            "lf": BidirectionalPrior(tok.n_tokens_lf, K, n_classes, **cfg["prior_lf"]),
-            "hf": BidirectionalPrior(tok.n_tokens_hf, K, n_classes, n_prefix=tok.n_tokens_lf,
-                                     prefix_codebook_size=K, **cfg["prior_hf"]),
-        }).to(device).train()
+        priors = self._build_priors(cfg, tok, n_classes).to(device).train()
         labels = None if y is None else torch.from_numpy(y).to(device)
         p_uncond = float(self.p_unconditional)
 
@@ -354,7 +395,7 @@ class TimeVQVAE(BaseDistiller):
                     + masked_prediction_loss(priors["hf"], codes_hf[idx], cls, prefix=lf))
 
         curve2 = _Stage.of(self, "stage2")._optimize(
-            priors, stage2_loss, data_fingerprint=fingerprint + ":stage2", lr=self.lr,
+            priors, stage2_loss, data_fingerprint=fingerprint + ":stage2", lr=cfg["lr"],
             max_iter=cfg["stage2_steps"], schedule="cosine")
         priors.eval()
         seconds["stage2"] = time.perf_counter() - start
@@ -420,13 +461,12 @@ class TimeVQVAE(BaseDistiller):
             class_codes = self._class_ids(n, None)
         cls = torch.as_tensor(class_codes, device=device)
         out = []
+        t_lf, t_hf = self._config()["choice_temperature"]
         for s in range(0, n, batch_size):
             c = cls[s:s + batch_size]
-            kw = dict(steps=int(self.n_sampling_steps),
-                      choice_temperature=float(self.choice_temperature),
-                      guidance_scale=float(self.guidance_scale))
-            lf = iterative_decode(self.prior_["lf"], c, **kw)
-            hf = iterative_decode(self.prior_["hf"], c, prefix=lf, **kw)
+            kw = dict(steps=int(self.n_sampling_steps), guidance_scale=float(self.guidance_scale))
+            lf = iterative_decode(self.prior_["lf"], c, choice_temperature=t_lf, **kw)
+            hf = iterative_decode(self.prior_["hf"], c, prefix=lf, choice_temperature=t_hf, **kw)
             out.append(self.tokenizer_.decode(lf, hf))
         return torch.cat(out)
 

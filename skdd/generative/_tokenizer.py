@@ -10,6 +10,10 @@ output), vector quantiser and decoder
 The reconstruction ``x̂ = x̂_LF + x̂_HF`` is trained with MSE on the LF part and L1 on the
 HF part (each against the inverse STFT of the true part), plus the commitment loss.
 
+``arch="reference"`` (the "paper" preset of :class:`TimeVQVAE`) keeps the bins as rows
+and convolves in 2-D in the layout of the reference code instead (one token per bin and
+down-sampled frame).
+
 The vector quantiser projects to small codes (8-dim) and keeps a codebook of 1024 entries
 updated by exponential moving averages (decay 0.8, Laplace smoothing, k-means
 initialisation on the first batch), with straight-through gradients. ``tau`` turns it
@@ -221,6 +225,94 @@ class _Branch(nn.Module):
         return self.head(h)
 
 
+
+def _wn(module):
+    """Weight normalisation (``w = g v / ||v||``), as the reference layers use it."""
+    return nn.utils.parametrizations.weight_norm(module)
+
+
+class _SepResBlock2d(nn.Module):
+    """Residual block of the reference tokenizer: Snake, depthwise + pointwise conv
+    (weight-normalised), batch norm, Snake, depthwise + pointwise conv, dropout; a 1x1
+    conv on the skip path when the widths differ."""
+
+    def __init__(self, c_in, c_out, kernel, dropout):
+        super().__init__()
+        pad = (kernel[0] // 2, kernel[1] // 2)
+        self.body = nn.Sequential(
+            Snake(c_in), _wn(nn.Conv2d(c_in, c_in, kernel, padding=pad, groups=c_in)),
+            _wn(nn.Conv2d(c_in, c_out, 1)), nn.BatchNorm2d(c_out), Snake(c_out),
+            _wn(nn.Conv2d(c_out, c_out, kernel, padding=pad, groups=c_out)),
+            _wn(nn.Conv2d(c_out, c_out, 1)), nn.Dropout(dropout))
+        self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
+
+    def forward(self, x):
+        return self.skip(x) + self.body(x)
+
+
+def _sep_resample(c_in, c_out, kernel, up):
+    """Stride-2 (in time) depthwise + pointwise conv, batch norm and Snake."""
+    if up:
+        depthwise = nn.ConvTranspose2d(c_in, c_in, kernel, stride=(1, 2),
+                                       padding=(kernel[0] // 2, 1), groups=c_in)
+        pointwise = nn.ConvTranspose2d(c_in, c_out, 1)
+    else:
+        depthwise = nn.Conv2d(c_in, c_in, kernel, stride=(1, 2), padding=(kernel[0] // 2, 1),
+                              padding_mode="replicate", groups=c_in)
+        pointwise = nn.Conv2d(c_in, c_out, 1)
+    return nn.Sequential(_wn(depthwise), _wn(pointwise), nn.BatchNorm2d(c_out), Snake(c_out))
+
+
+class _ReferenceBranch(nn.Module):
+    """Encoder and decoder of one frequency part in the layout of the reference code
+    (ML4ITS/TimeVQVAE, ``models/vq_vae_encdec.py``).
+
+    The part ``(b, 2C, rows, frames)`` is convolved in 2-D (kernels ``(1, k)`` for the LF
+    part, ``(3, k)`` for the HF part), with depthwise-separable, weight-normalised
+    convolutions, batch norm, Snake and dropout-regularised residual blocks. The encoder
+    starts at ``init_dim`` channels and doubles them at each of its ``n_down`` halvings,
+    then a residual block widens to ``hidden``; the decoder mirrors it and up-samples
+    once more than the encoder down-sampled (its output length is interpolated back).
+    One token per (row, down-sampled frame).
+    """
+
+    def __init__(self, in_channels, hidden, n_down, n_res, init_dim, rows, dropout=0.3):
+        super().__init__()
+        kh = 1 if rows == 1 else 3
+        k3, k4 = (kh, 3), (kh, 4)
+        d = init_dim
+        enc = [_sep_resample(in_channels, d, k4, up=False)]
+        d *= 2
+        for _ in range(n_down - 1):
+            enc.append(_sep_resample(d // 2, d, k4, up=False))
+            enc += [_SepResBlock2d(d, d, k3, dropout) for _ in range(n_res)]
+            d *= 2
+        enc.append(_SepResBlock2d(d // 2, hidden, k3, dropout))
+        self.encoder = nn.Sequential(*enc)
+        d = init_dim * 2 ** max(n_down - 1, 0)
+        dec = [_SepResBlock2d(hidden, d, k3, dropout)]
+        for _ in range(n_down - 1):
+            dec += [_SepResBlock2d(d, d, k3, dropout) for _ in range(n_res)]
+            d //= 2
+            dec.append(_sep_resample(2 * d, d, k4, up=True))
+        pad = (kh // 2, 1)
+        dec.append(nn.Sequential(
+            nn.ConvTranspose2d(d, d, k4, stride=(1, 2), padding=pad, groups=d),
+            nn.ConvTranspose2d(d, in_channels, 1)))
+        dec.append(nn.Sequential(
+            nn.ConvTranspose2d(in_channels, in_channels, k4, stride=(1, 2), padding=pad),
+            nn.ConvTranspose2d(in_channels, in_channels, 1)))
+        self.decoder = nn.Sequential(*dec)
+        self.rows = rows
+
+    def encode(self, u):
+        return F.normalize(self.encoder(u), dim=1).flatten(2)
+
+    def decode(self, zq, frames):
+        b, dim, _ = zq.shape
+        return self.decoder(zq.reshape(b, dim, self.rows, -1))
+
+
 class Tokenizer(nn.Module):
     """The LF/HF tokenizer of TimeVQVAE for series ``(batch, C, length)``.
 
@@ -240,6 +332,16 @@ class Tokenizer(nn.Module):
         times (at least 0).
     decay : float, default=0.8
         EMA decay of the codebooks.
+    arch : {"compact", "reference"}, default="compact"
+        "compact": 1-D convolutions of width ``hidden`` over the frames, the part's bins
+        stacked as channels (one token per down-sampled frame). "reference": the layout
+        of the reference code (ML4ITS/TimeVQVAE): 2-D depthwise-separable,
+        weight-normalised convolutions over (bins, frames) that start at ``init_dim``
+        channels and double at each halving, batch norm, ``n_res`` residual blocks per
+        resolution, ``hidden`` channels at the bottleneck; one token per (bin, down-sampled
+        frame), and ``round(log2(round(length / width)))`` halvings (at least one).
+    init_dim : int, default=4
+        First encoder width of the "reference" layout.
 
     Attributes
     ----------
@@ -259,10 +361,14 @@ class Tokenizer(nn.Module):
     """
 
     def __init__(self, in_channels, length, n_fft=4, hidden=64, n_res=1, codebook_size=1024,
-                 codebook_dim=8, lf_width=8, hf_width=32, decay=0.8):
+                 codebook_dim=8, lf_width=8, hf_width=32, decay=0.8, arch="compact",
+                 init_dim=4):
         super().__init__()
         if length < 4:
             raise ValueError(f"length must be at least 4 for the STFT, got {length}.")
+        if arch not in ("compact", "reference"):
+            raise ValueError(f"arch must be 'compact' or 'reference', got {arch!r}.")
+        self.arch = arch
         self.in_channels = int(in_channels)
         self.length = int(length)
         self.n_fft = int(n_fft)
@@ -270,20 +376,33 @@ class Tokenizer(nn.Module):
         self.frames = self.length // (self.n_fft // 4 or 1) + 1
         tokens, branches, quantizers = {}, {}, {}
         for name, rows, width in (("lf", 1, lf_width), ("hf", self.bins - 1, hf_width)):
-            n_down = max(0, round(math.log2(self.frames / width)))
+            if arch == "reference":  # the reference's rule, on the series length
+                rate = 1 if self.length < width else round(
+                    self.length / (math.log2(self.n_fft) - 1) / width)
+                n_down = max(1, round(math.log2(max(rate, 1))))
+            else:
+                n_down = max(0, round(math.log2(self.frames / width)))
             w = self.frames
             for _ in range(n_down):
                 w //= 2
-            tokens[name] = w
-            branches[name] = _Branch(2 * self.in_channels * rows, hidden, n_down, n_res)
+            if arch == "reference":
+                tokens[name] = rows * w
+                branches[name] = _ReferenceBranch(2 * self.in_channels, hidden, n_down, n_res,
+                                                  int(init_dim), rows)
+            else:
+                tokens[name] = w
+                branches[name] = _Branch(2 * self.in_channels * rows, hidden, n_down, n_res)
             quantizers[name] = VectorQuantizer(hidden, codebook_size, codebook_dim, decay)
         self.n_tokens_lf, self.n_tokens_hf = tokens["lf"], tokens["hf"]
         self.branches = nn.ModuleDict(branches)
         self.quantizers = nn.ModuleDict(quantizers)
 
     def _parts(self, u):
-        """(b, 2C, bins, frames) -> each part with its bins stacked as channels."""
+        """(b, 2C, bins, frames) -> each part with its bins stacked as channels (kept as
+        rows in the "reference" layout)."""
         b, frames = u.shape[0], u.shape[-1]
+        if self.arch == "reference":
+            return {"lf": u[:, :, :1], "hf": u[:, :, 1:]}
         return {"lf": u[:, :, :1].reshape(b, -1, frames), "hf": u[:, :, 1:].reshape(b, -1, frames)}
 
     def _to_time(self, name, part):
@@ -295,7 +414,11 @@ class Tokenizer(nn.Module):
             full[:, :, :1] = part
         else:
             full[:, :, 1:] = part
-        return istft(full, self.n_fft, self.length)
+        if frames == self.frames:
+            return istft(full, self.n_fft, self.length)
+        # the "reference" decoder's own frame count: its series, interpolated to the length
+        x = istft(full, self.n_fft, (frames - 1) * (self.n_fft // 4 or 1))
+        return F.interpolate(x, size=self.length, mode="linear", align_corners=False)
 
     def split(self, x):
         """The LF and HF parts of ``x`` in the time domain (they sum to ``x``)."""

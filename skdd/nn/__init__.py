@@ -5,7 +5,7 @@ Forecasting backbones map a batch of input windows ``(B, seq_len, C)`` to foreca
 """
 from ._convnet import CLASSIFICATION_BACKBONES, ConvNet, convnet_depth, make_classification_backbone
 from ._fcn import FCN
-from ._unet import Snake, UNet1D
+from ._unet import AttentionUNet1D, Snake, UNet1D
 from ._forecasting import (
     DLinear,
     ITransformer,
@@ -35,4 +35,5 @@ __all__ = [
     "FCN",
     "Snake",
     "UNet1D",
+    "AttentionUNet1D",
 ]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..utils import check_positive_int
+
 __all__ = ["gradient_distance", "GradientMatching", "class_means", "DistributionMatching"]
 
 
@@ -113,6 +115,12 @@ class DistributionMatching:
     ----------
     embed : callable
         ``embed(X) -> (n, d)`` features (e.g. :meth:`skdd.nn.ConvNet.embed`).
+    chunk_size : int or None, default=256
+        The real samples are embedded ``chunk_size`` at a time and their class sums
+        accumulated, so the peak memory of the real side is that of one chunk's
+        activations whatever the number of real samples; None embeds them all at once.
+        The result is the same up to floating-point rounding (for embeddings computed
+        sample by sample, as with instance norm or no norm).
 
     Examples
     --------
@@ -126,12 +134,29 @@ class DistributionMatching:
     True
     """
 
-    def __init__(self, embed):
+    def __init__(self, embed, chunk_size=256):
         self.embed = embed
+        if chunk_size is not None:
+            chunk_size = check_positive_int(chunk_size, "chunk_size")
+        self.chunk_size = chunk_size
+
+    @torch.no_grad()
+    def real_means(self, X_real, y_real, n_classes):
+        """Per-class mean embeddings ``(n_classes, d)`` and counts of the real samples,
+        embedded per chunk of ``chunk_size``."""
+        n = X_real.shape[0]
+        step = n if self.chunk_size is None else self.chunk_size
+        sums = None
+        for start in range(0, max(n, 1), step):
+            features = self.embed(X_real[start:start + step])
+            if sums is None:
+                sums = features.new_zeros(n_classes, features.shape[1])
+            sums.index_add_(0, y_real[start:start + step], features)
+        counts = torch.bincount(y_real, minlength=n_classes)
+        return sums / counts.clamp_min(1)[:, None].to(sums.dtype), counts
 
     def loss(self, X_real, y_real, X_syn, y_syn, n_classes):
-        with torch.no_grad():
-            real_means, real_counts = class_means(self.embed(X_real), y_real, n_classes)
+        real_means, real_counts = self.real_means(X_real, y_real, n_classes)
         syn_means, syn_counts = class_means(self.embed(X_syn), y_syn, n_classes)
         present = (real_counts > 0) & (syn_counts > 0)
         return ((real_means - syn_means) ** 2).sum(1)[present].sum()
