@@ -214,7 +214,16 @@ _TEACHER_DISTILLERS = ("cfm", "sre2l")
 
 
 def _cfm_label(res):
-    """Row label of a CFM-study result from its distiller and parameters."""
+    """Row label of a CFM-study result from its distiller and parameters (a trust region
+    of the recover step, ``max_drift``, is named after the method)."""
+    label = _cfm_method_label(res)
+    drift = (res.get("params") or {}).get("max_drift")
+    if drift is not None and res["distiller"] in _TEACHER_DISTILLERS:
+        label += f", max_drift = {float(drift):g}"
+    return label
+
+
+def _cfm_method_label(res):
     params = res.get("params") or {}
     name = res["distiller"]
     if name == "random":
@@ -273,7 +282,8 @@ def cfm_report(paths):
 
     def rank(label):
         return next((i for i, head in enumerate(order)
-                     if label == head or (head.startswith("CFM") and label.startswith(head))),
+                     if label == head or (head.startswith(("CFM", "SRe²L"))
+                                          and label.startswith(head))),
                     len(order))
 
     out = []
