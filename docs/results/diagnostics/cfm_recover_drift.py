@@ -55,7 +55,6 @@ SETTINGS = [
     ("lr 0.25, 50 updates", 0.25, 50, None),
     ("lr 0.01, 500 updates", 0.01, 500, None),
     ("lr 0.25, 500 updates, max_drift 0.05", 0.25, 500, 0.05),
-    ("lr 0.01, 500 updates, max_drift 0.05", 0.01, 500, 0.05),
 ]
 
 
