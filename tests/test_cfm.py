@@ -319,20 +319,31 @@ def test_cfm_specific_parameters_are_rejected_clearly(small_digits):
 
 
 def test_cfm_beats_random_on_digits(digits):
+    """End to end on 8x8 digits at ipc 1: CFM's recover step improves on the random real
+    subset it starts from (``X[init_indices_]``, the same subset as Random's at that seed)
+    with hard labels and with the teacher's soft labels; the trust region keeps every
+    sample within ``max_drift`` of that subset."""
     X_train, X_test, y_train, y_test = digits
-    cfm = CFMDistiller(ipc=1, max_iter=60, net_width=32, net_depth=2, random_state=0,
-                       device="cpu").fit(X_train, y_train)
+    kw = dict(ipc=1, max_iter=60, net_width=32, net_depth=2, random_state=0, device="cpu")
+    cfm = CFMDistiller(**kw).fit(X_train, y_train)
     rnd = RandomPerClassDistiller(ipc=1, random_state=0).fit(X_train, y_train)
+    start = X_train[cfm.init_indices_], y_train[cfm.init_indices_]
+    np.testing.assert_array_equal(start[1], cfm.y_syn_)
+    assert {x.tobytes() for x in start[0]} == {x.tobytes() for x in rnd.X_syn_}
     kd = replace(get_recipe("convnet"), temperature=cfm.temperature)
     scores = {}
-    for name, est, labels in [("random", rnd, rnd.y_syn_), ("cfm", cfm, cfm.y_syn_),
-                              ("cfm+kd", cfm, cfm.y_soft_)]:
-        net, _ = fit_classifier(est.X_syn_, labels, n_classes=10, recipe=kd, random_state=0,
+    for name, (X_syn, labels) in [("start", start), ("cfm", (cfm.X_syn_, cfm.y_syn_)),
+                                  ("cfm+kd", (cfm.X_syn_, cfm.y_soft_))]:
+        net, _ = fit_classifier(X_syn, labels, n_classes=10, recipe=kd, random_state=0,
                                 model_kwargs=dict(width=32, depth=2))
         scores[name] = evaluate_classifier(net, X_test, y_test)["acc"]
     assert cfm.teacher_accuracy_ > 0.9
-    assert scores["cfm"] > scores["random"] + 0.05, scores
-    assert scores["cfm+kd"] > scores["random"] + 0.05, scores
+    assert scores["cfm"] > scores["start"] + 0.05, scores
+    assert scores["cfm+kd"] > scores["start"] + 0.05, scores
+    assert cfm.drift_.min() > 0.1  # the samples moved
+    bounded = CFMDistiller(max_drift=0.3, **kw).fit(X_train, y_train)
+    np.testing.assert_array_equal(bounded.init_indices_, cfm.init_indices_)
+    assert bounded.drift_.max() <= 0.3 * (1 + 1e-5)
 
 
 def test_runner_trains_on_soft_labels(small_digits, cache):
@@ -419,3 +430,54 @@ def test_cfm_report_labels_name_the_filter_and_beta():
     assert label(filter="mtt", alpha=0.5, power=4) == "high-pass MTT filter (1 − αλ)^p, α = 0.5, p = 4"
     assert label(lr=1e-9, max_iter=1) == "Random + teacher soft labels"
     assert label("sre2l") == "SRe²L-style" and label("random") == "Random"
+    assert label(max_drift=0.05) == \
+        f"CFM (curriculum from β = {beta:g}, filter + signal + CE), max_drift = 0.05"
+    assert label("sre2l", max_drift=0.1) == "SRe²L-style, max_drift = 0.1"
+    assert label(max_drift=None) == label()
+
+
+# ----------------------------------------------------------------------------------
+# the recover step's trust region (max_drift)
+@pytest.mark.parametrize("cls", [CFMDistiller, SRe2LDistiller])
+def test_max_drift_rejects_bad_values(small_digits, cls):
+    X, y = small_digits
+    for bad in [0, 0.0, -0.1, float("nan"), float("inf"), "0.1", True, [0.1]]:
+        with pytest.raises(ValueError, match="max_drift"):
+            cls(**dict(TINY, max_drift=bad)).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", [CFMDistiller, SRe2LDistiller])
+def test_max_drift_bounds_every_sample_and_none_is_the_published_loop(small_digits, cache, cls):
+    X, y = small_digits
+    kw = dict(ipc=3, random_state=0, teacher_cache=cache, **dict(TINY, max_iter=8))
+    free = cls(**kw).fit(X, y)
+    assert free.drift_.shape == (12,) and free.drift_.max() > 0.05
+    bounded = cls(max_drift=0.05, **kw).fit(X, y)
+    assert bounded.drift_.shape == (12,)
+    assert (bounded.drift_ <= 0.05 * (1 + 1e-5)).all(), bounded.drift_
+    assert bounded.drift_.max() > 0.04  # the ball's boundary is reached, not a frozen set
+    # drift_ measures X_syn_ against the initial real samples in standardised units
+    again = cls(max_drift=0.05, **kw).fit(X, y)
+    np.testing.assert_array_equal(again.X_syn_, bounded.X_syn_)
+    # a radius no update reaches leaves the published recover step unchanged
+    wide = cls(max_drift=1e6, **kw).fit(X, y)
+    np.testing.assert_allclose(wide.X_syn_, free.X_syn_, rtol=1e-6, atol=1e-6)
+
+
+def test_project_drift_is_a_projection_onto_each_samples_ball():
+    gen = torch.Generator().manual_seed(0)
+    init = torch.randn(5, 2, 7, generator=gen)
+    values = init + torch.randn(5, 2, 7, generator=gen) * torch.tensor([0.01, 0.1, 1, 3, 0.0])[
+        :, None, None]
+    before = values.clone()
+    _cfm.project_drift(values, init, 0.2)
+    drift = _cfm.sample_drift(values, init)
+    assert (drift <= 0.2 + 1e-6).all()
+    inside = _cfm.sample_drift(before, init) <= 0.2
+    torch.testing.assert_close(values[inside], before[inside])  # inside the ball: unchanged
+    # outside: moved along the change, onto the boundary
+    out = ~inside
+    torch.testing.assert_close(drift[out], torch.full_like(drift[out], 0.2))
+    cos = torch.nn.functional.cosine_similarity((values - init)[out].flatten(1),
+                                                (before - init)[out].flatten(1))
+    torch.testing.assert_close(cos, torch.ones_like(cos))

@@ -126,6 +126,7 @@ def test_result_pages_name_files_that_exist():
     ("results_forecasting.md", ["v2/transfer_search/*.json"], "forecast_report"),
     ("results_classification.md", ["classify/*.json"], "classify_report"),
     ("results_cfm.md", ["cfm/*.json"], "cfm_report"),
+    ("results_cfm.md", ["cfm/cv_max_drift/*.json"], "cfm_report"),
 ])
 def test_result_tables_are_what_report_prints(page, paths, report):
     """The tables of the results pages are ``python -m skdd.benchmarks report`` output."""

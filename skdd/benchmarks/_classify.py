@@ -74,6 +74,9 @@ def _cross_validate(dataset, distiller, *, splits, data_home, log, cache_dir, pr
     result["distill_seconds"] = [float(v) for v in np.sum(
         [run["distill_seconds"] for run in runs], axis=0)]
     result["resumed"] = [any(r) for r in zip(*(run["resumed"] for run in runs))]
+    if result.get("mean_drift"):  # per seed, the mean over the folds' distillations
+        result["mean_drift"] = [float(v) for v in np.mean(
+            [run["mean_drift"] for run in runs], axis=0)]
     result.update(eval_split="cv", cv_folds=CV_FOLDS, cv_held_out=sizes)
     return result
 
@@ -188,7 +191,8 @@ def _run_protocol(name, *, ipc, objective, seeds, params, device,
         evaluations["convnet_kd"] = True
     results = {key: {"acc": [], "loss": [], "train_seconds": []} for key in evaluations}
     distill_seconds, n_syn, resumed = [], [], []
-    extra = {"n_stored": [], "expert_buffer_bytes": [], "intra_class_similarity": []}
+    extra = {"n_stored": [], "expert_buffer_bytes": [], "intra_class_similarity": [],
+             "mean_drift": []}
     for seed in track(seeds, progress, f"classify {data_name} {name}", f"{split_key} seed {{}}"):
         start = time.perf_counter()
         y_soft, teacher, kd_recipe = None, None, eval_recipe
@@ -209,6 +213,8 @@ def _run_protocol(name, *, ipc, objective, seeds, params, device,
                 intra_class_similarity(X_syn, y_syn)
                 if np.unique(y_syn, return_counts=True)[1].max() > 1 else None)
             extra["n_stored"].append(int(getattr(est, "n_stored_", np.asarray(X_syn).size)))
+            if hasattr(est, "drift_"):
+                extra["mean_drift"].append(float(np.mean(est.drift_)))
             if hasattr(est, "expert_buffer_bytes_"):
                 extra["expert_buffer_bytes"].append(int(est.expert_buffer_bytes_))
             if soft_labels:
@@ -268,6 +274,7 @@ def _run_protocol(name, *, ipc, objective, seeds, params, device,
                                  if name != "full" else None),
         "expert_buffer_bytes": extra["expert_buffer_bytes"],
         "intra_class_similarity": extra["intra_class_similarity"],
+        "mean_drift": extra["mean_drift"],
         "distill_seconds": distill_seconds,
         "resumed": resumed,
         "results": results,

@@ -214,7 +214,16 @@ _TEACHER_DISTILLERS = ("cfm", "sre2l")
 
 
 def _cfm_label(res):
-    """Row label of a CFM-study result from its distiller and parameters."""
+    """Row label of a CFM-study result from its distiller and parameters (a trust region
+    of the recover step, ``max_drift``, is named after the method)."""
+    label = _cfm_method_label(res)
+    drift = (res.get("params") or {}).get("max_drift")
+    if drift is not None and res["distiller"] in _TEACHER_DISTILLERS:
+        label += f", max_drift = {float(drift):g}"
+    return label
+
+
+def _cfm_method_label(res):
     params = res.get("params") or {}
     name = res["distiller"]
     if name == "random":
@@ -273,7 +282,8 @@ def cfm_report(paths):
 
     def rank(label):
         return next((i for i, head in enumerate(order)
-                     if label == head or (head.startswith("CFM") and label.startswith(head))),
+                     if label == head or (head.startswith(("CFM", "SRe²L"))
+                                          and label.startswith(head))),
                     len(order))
 
     out = []
@@ -282,18 +292,23 @@ def cfm_report(paths):
             continue
         ipcs = sorted({ipc for (_, ipc) in cells if ipc is not None})
         labels = sorted({lab for (lab, _) in cells}, key=lambda lab: (rank(lab), lab))
+        # results that record the drift from the real initialisation get a column for it
+        drift = any(r.get("mean_drift") for r in cells.values())
         out.append(f"**{dataset}**: ConvNet {_split_words(split)} accuracy % (mean ± std over seeds) with hard "
                    "labels / with the teacher's soft labels (KD), intra-class cosine similarity "
-                   "of the synthetic set, distillation seconds per seed\n")
-        out.append("| method | " + " | ".join(f"ipc {i}: hard | KD | sim | s" for i in ipcs)
-                   + " |")
-        out.append("|---|" + "---|---|---|---|" * len(ipcs))
+                   "of the synthetic set, "
+                   + ("mean drift of the samples from their real initialisation (rms of the "
+                      "change / rms of the sample, standardised data), " if drift else "")
+                   + "distillation seconds per seed\n")
+        cols = "hard | KD | sim | drift | s" if drift else "hard | KD | sim | s"
+        out.append("| method | " + " | ".join(f"ipc {i}: {cols}" for i in ipcs) + " |")
+        out.append("|---|" + ("---|" * (5 if drift else 4)) * len(ipcs))
         for lab in labels:
             row = []
             for ipc in ipcs:
                 r = cells.get((lab, ipc)) or cells.get((lab, None))
                 if r is None:
-                    row += ["", "", "", ""]
+                    row += [""] * (5 if drift else 4)
                     continue
                 res = r["results"]
                 soft_only = r.get("soft_labels") is True
@@ -301,8 +316,11 @@ def cfm_report(paths):
                 kd = res["convnet"] if soft_only else res.get("convnet_kd")
                 sims = [v for v in r.get("intra_class_similarity") or [] if v is not None]
                 row += [hard, _pm(np.asarray(kd["acc"]) * 100, 1) if kd else "",
-                        f"{np.mean(sims):.3f}" if sims else "",
-                        f"{np.mean(r['distill_seconds']):.0f}"]
+                        f"{np.mean(sims):.3f}" if sims else ""]
+                if drift:
+                    drifts = r.get("mean_drift") or []
+                    row.append(f"{np.mean(drifts):.3f}" if drifts else "")
+                row.append(f"{np.mean(r['distill_seconds']):.0f}")
             out.append(f"| {lab} | " + " | ".join(row) + " |")
         out.append("")
     return "\n".join(out)

@@ -27,6 +27,7 @@ resumption and the progress bar come from the shared loop.
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import replace
 
 import numpy as np
@@ -114,6 +115,37 @@ def intra_class_similarity(X, y):
     return float(np.mean(sims))
 
 
+def check_max_drift(value):
+    """Return ``max_drift`` as a float, or None; anything but a finite number > 0 or None
+    raises a ValueError naming the parameter."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
+            or not np.isfinite(float(value)) or float(value) <= 0:
+        raise ValueError(f"max_drift must be None or a finite number > 0, got {value!r}.")
+    return float(value)
+
+
+def sample_drift(X, X0):
+    """Relative drift of each sample from its initialisation: ``rms(X - X0) / rms(X0)``
+    per sample (over all its values), in the units of the tensors given (the recover step
+    measures it on the per-channel standardised data). Torch tensors of shape (n, ...)."""
+    delta = (X - X0).flatten(1)
+    base = X0.flatten(1).pow(2).mean(1).sqrt()
+    return delta.pow(2).mean(1).sqrt() / base.clamp_min(1e-12)
+
+
+def project_drift(values, init, max_drift):
+    """Project every sample of ``values`` (in place) onto the ball of radius
+    ``max_drift · rms(init_i)`` around its initialisation ``init_i`` (RMS over the
+    sample's values): the trust region of the recover step."""
+    delta = (values - init).flatten(1)
+    radius = float(max_drift) * init.flatten(1).pow(2).mean(1).sqrt()
+    norm = delta.pow(2).mean(1).sqrt()
+    scale = torch.where(norm > radius, radius / norm.clamp_min(1e-12), torch.ones_like(norm))
+    values.copy_(init + (delta * scale[:, None]).reshape(values.shape))
+
+
 def _store(estimator, params):
     """Store ``__init__``'s arguments as attributes (scikit-learn's convention)."""
     for name, value in params.items():
@@ -138,6 +170,7 @@ class _RecoverDistiller(BaseClassDistiller):
         check_option(self.init, "init", ("real", "noise"))
         check_option(self.augment, "augment", AUGMENTATIONS)
         check_option(self.backbone, "backbone", tuple(CLASSIFICATION_BACKBONES))
+        check_max_drift(self.max_drift)
 
     def _validate_fit_input(self, X, y):
         data = super()._validate_fit_input(X, y)
@@ -206,14 +239,22 @@ class _RecoverDistiller(BaseClassDistiller):
 
         if self.init == "real":
             synthetic = TimeDomain.from_data(real, y, ipc, n_classes=n_classes)
+            self.init_indices_ = synthetic.init_indices_.cpu().numpy().astype(np.int64)
         else:
             labels = torch.arange(n_classes, device=device).repeat_interleave(ipc)
             synthetic = TimeDomain(torch.randn(n_classes * ipc, *real.shape[1:],
                                                device=device), labels)
+            self.init_indices_ = None
         # synthetic rows are ordered by class; batch b holds sample b of every class
         order = torch.arange(n_classes * ipc, device=device).reshape(n_classes, ipc).T.flatten()
         batch_labels = synthetic.labels[order]
         use_ce = self._use_ce()
+        init = synthetic.values.detach().clone()
+        max_drift = check_max_drift(self.max_drift)
+        after_step = None
+        if max_drift is not None:
+            def after_step(iteration):
+                project_drift(synthetic.values, init, max_drift)
 
         def loss_fn(iteration):
             x = augment_samples(synthetic()[order], augment)
@@ -232,9 +273,10 @@ class _RecoverDistiller(BaseClassDistiller):
         self.loss_curve_ = self._optimize(
             synthetic, loss_fn, data_fingerprint=data_fingerprint(data["X"], data["y"]),
             lr=float(self.lr), max_iter=int(self.max_iter), optimizer="adam",
-            betas=_ADAM_BETAS, schedule="cosine")
+            betas=_ADAM_BETAS, schedule="cosine", after_step=after_step)
         with torch.no_grad():
             X_syn = synthetic().detach()
+            self.drift_ = sample_drift(X_syn, init).cpu().numpy().astype(np.float64)
             soft = torch.softmax(teacher(X_syn) / float(self.temperature), dim=1)
         self.X_syn_ = self._unstandardize(X_syn.cpu().numpy(), scaling)
         self.y_syn_ = synthetic.labels.cpu().numpy().astype(np.int64)
@@ -252,6 +294,12 @@ _COMMON_DOC = """
     lr : float, default=0.25
         Adam's learning rate (betas 0.5 / 0.9, cosine schedule), for data standardised
         per channel.
+    max_drift : float or None, default=None
+        Trust region of the recover step: after every update each sample's change from
+        its initialisation is projected back onto the ball of radius
+        ``max_drift · rms(x0)`` (``x0`` the sample's initial values, RMS over all of them,
+        data standardised per channel), so ``drift_ <= max_drift``. None (the papers'
+        recover step) leaves the samples free.
     init : {"real", "noise"}, default="real"
         Start from random real samples of each class, or from Gaussian noise.
     augment : {"none", "auto", "crop", "flip", "roll"}, default="none"
@@ -314,6 +362,14 @@ _ATTRS_DOC = """
         The frozen teacher (on CPU, eval mode), taking samples in the units of ``X``
         (it standardises them as the fit did): for knowledge distillation queried on
         augmented batches (``teacher`` of :func:`fit_classifier`).
+    init_indices_ : ndarray of shape (n_syn,) or None
+        The rows of ``X`` the synthetic samples start from (``init="real"``; None for
+        noise), in ``X_syn_`` order: ``X[init_indices_]`` is the random real subset that
+        the recover step refines.
+    drift_ : ndarray of shape (n_syn,)
+        Each synthetic sample's drift from its initialisation,
+        ``rms(x − x0) / rms(x0)`` on the per-channel standardised data (rows in
+        ``X_syn_`` order).
     n_stored_ : int
     loss_curve_ : ndarray of shape (n_iter_,)
     n_iter_ : int
@@ -380,8 +436,8 @@ class CFMDistiller(_RecoverDistiller):
     """
 
     def __init__(self, ipc=1, filter="cfm", beta=0.001, eta=0.1, use_signal=True, use_ce=True,
-                 alpha=1.0, power=10, max_iter=500, lr=0.25, init="real", augment="none",
-                 temperature=4.0, teacher_epochs=None, teacher_cache=None,
+                 alpha=1.0, power=10, max_iter=500, lr=0.25, max_drift=None, init="real",
+                 augment="none", temperature=4.0, teacher_epochs=None, teacher_cache=None,
                  stats_batch_size=256, backbone="convnet", net_width=128, net_depth=None,
                  net_norm="instance", device="auto", random_state=None, verbose=0,
                  checkpoint_path=None, checkpoint_every=100, n_threads=None):
@@ -454,8 +510,8 @@ class SRe2LDistiller(_RecoverDistiller):
     (10, 1, 8, 8)
     """
 
-    def __init__(self, ipc=1, eta=1.0, max_iter=500, lr=0.25, init="real", augment="none",
-                 temperature=4.0, teacher_epochs=None, teacher_cache=None,
+    def __init__(self, ipc=1, eta=1.0, max_iter=500, lr=0.25, max_drift=None, init="real",
+                 augment="none", temperature=4.0, teacher_epochs=None, teacher_cache=None,
                  stats_batch_size=256, backbone="convnet", net_width=128, net_depth=None,
                  net_norm="instance", device="auto", random_state=None, verbose=0,
                  checkpoint_path=None, checkpoint_every=100, n_threads=None):
