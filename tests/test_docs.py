@@ -124,6 +124,7 @@ def test_result_pages_name_files_that_exist():
     ("results_forecasting.md", ["val/xarch/*.json"], "forecast_report"),
     ("results_forecasting.md", ["v2/recipe_search/*_recipes.json"], "recipes_report"),
     ("results_forecasting.md", ["v2/transfer_search/*.json"], "forecast_report"),
+    ("results_forecasting.md", ["v2/test/*.json", "ETTh1_full.json"], "forecast_report"),
     ("results_classification.md", ["classify/*.json"], "classify_report"),
     ("results_cfm.md", ["cfm/*.json"], "cfm_report"),
     ("results_cfm.md", ["cfm/cv_max_drift/*.json"], "cfm_report"),

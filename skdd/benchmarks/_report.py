@@ -73,6 +73,10 @@ def forecast_report(paths, metric="mse"):
             own = [r for r in runs[key] if r["distiller"] == "full"]
             runs[key] = [r for r in runs[key] if r["distiller"] != "full"] + [
                 dict(r, protocol=key[3]) for r in others] + own
+    # A table of full-data results alone repeats rows that another protocol's table shows.
+    for key in [k for k, rs in runs.items() if all(r["distiller"] == "full" for r in rs)]:
+        if any(k[:3] + k[4:] == key[:3] + key[4:] and k != key for k in runs):
+            del runs[key]
     out = []
     for (dataset, L, H, protocol, split), results in sorted(runs.items(), key=_test_first):
         models = []
