@@ -9,7 +9,8 @@ from ..nn import check_forecasting_backbones
 from ..objectives import (harmonic_filter, harmonic_loss, mean_amplitude_spectrum, subsequences,
                           top_k_harmonics)
 from ..parametrization import FourierDomain, TimeDomain, WithLearnableStep
-from ..utils import check_bool, check_option, check_positive_float, check_positive_int
+from ..utils import (check_bool, check_option, check_positive_float, check_positive_int,
+                     is_distributed, process_group, sharded_mean)
 from ._experts import ExpertPool
 from ._windows import sample_window_batches
 
@@ -105,6 +106,14 @@ class HarmonicDistiller(BaseForecastDistiller):
     n_experts : int, default=5
     expert_epochs : int, default=5
         Length of each expert trajectory (epochs over the real training windows).
+    n_matches : int, default=1
+        Independent matches per iteration, their losses averaged: each draws its own
+        subsequences, expert point and batches (steps 1-3). Under an initialised
+        torch.distributed process group (e.g. started by ``torchrun``) the matches are
+        split across the ranks and their gradients gathered (:func:`skdd.utils.sharded_mean`),
+        so every rank ends with the synthetic series a single process computes with the
+        same ``n_matches``, bit for bit; it must then be at least the number of ranks. With ``n_matches > 1`` each match is seeded on its own, so the
+        result differs from ``n_matches=1`` also in one process.
     device : str, default="auto"
     random_state : int, Generator or None, default=None
     verbose : int or bool, default=0
@@ -125,6 +134,9 @@ class HarmonicDistiller(BaseForecastDistiller):
     X_syn_ : ndarray of shape (length, n_channels)
     loss_curve_ : ndarray of shape (n_iter_,)
         Total loss per iteration.
+    grad_loss_curve_, harmonic_loss_curve_ : ndarray of shape (n_iter_,)
+        The gradient-matching and harmonic parts per iteration, averaged over the
+        matches this process computed (under a process group: this rank's share).
     n_iter_ : int
     device_ : str
     n_features_in_ : int
@@ -142,13 +154,13 @@ class HarmonicDistiller(BaseForecastDistiller):
     """
 
     _learning_rates = ("lr", "inner_lr")
-    _fingerprint_neutral = {"window_norm": False}
+    _fingerprint_neutral = {"window_norm": False, "n_matches": 1}
 
     def __init__(self, length=384, n_harmonics=48, harmonic_weight=0.1, p=2, backbone="dlinear",
                  window_norm=False, parametrization="fourier", frequency_scale="amplitude", seq_len=96, pred_len=96, max_iter=300, lr=1.6,
                  expert_steps=10, syn_steps=20, inner_lr=0.1, target="trajectory",
                  expert_span=2, batch_size=64, n_subsequences=32,
-                 n_experts=5, expert_epochs=5, device="auto", random_state=None, verbose=0,
+                 n_experts=5, expert_epochs=5, n_matches=1, device="auto", random_state=None, verbose=0,
                  checkpoint_path=None, checkpoint_every=100, n_threads=None):
         self.length = length
         self.n_harmonics = n_harmonics
@@ -171,6 +183,7 @@ class HarmonicDistiller(BaseForecastDistiller):
         self.n_subsequences = n_subsequences
         self.n_experts = n_experts
         self.expert_epochs = expert_epochs
+        self.n_matches = n_matches
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -195,7 +208,7 @@ class HarmonicDistiller(BaseForecastDistiller):
         check_positive_float(self.lr, "lr")
         check_positive_float(self.inner_lr, "inner_lr")
         for name in ("max_iter", "expert_steps", "syn_steps", "batch_size", "n_subsequences",
-                     "n_experts", "expert_epochs"):
+                     "n_experts", "expert_epochs", "n_matches"):
             check_positive_int(getattr(self, name), name)
         if self.target not in ("harmonic_steps", "trajectory"):
             raise ValueError(f"target={self.target!r} must be 'harmonic_steps' or 'trajectory'.")
@@ -214,6 +227,12 @@ class HarmonicDistiller(BaseForecastDistiller):
     # -- the method -----------------------------------------------------------------
     def _fit(self, series, device):
         M, L, H = self.length, self.seq_len, self.pred_len
+        world = process_group()[1]
+        if int(self.n_matches) < world:
+            raise ValueError(
+                f"n_matches={self.n_matches} is smaller than the {world} ranks of the "
+                "torch.distributed process group; every rank needs at least one match: set "
+                f"n_matches to a multiple of {world}.")
         scaled, stats = self._standardize(series)
         real = torch.as_tensor(scaled, device=device)
         n_starts = real.shape[0] - M + 1
@@ -239,7 +258,7 @@ class HarmonicDistiller(BaseForecastDistiller):
         def batches(series_h, n_steps):
             return sample_window_batches(series_h, L, H, n_steps, self.batch_size)
 
-        def loss_fn(iteration):
+        def match_loss(j):
             starts = torch.randint(n_starts, (int(self.n_subsequences),), device=device)
             x_sub = subsequences(real, starts, M)  # (B, M, C)
             f_x = torch.fft.rfft(x_sub, dim=1, norm="forward")
@@ -268,9 +287,21 @@ class HarmonicDistiller(BaseForecastDistiller):
                                                self.inner_lr)
                 l_grad = matching.loss(theta, target, batches(s_h, self.syn_steps),
                                        self.inner_lr)
-            grad_parts.append(l_grad.detach())
-            harm_parts.append(l_harm.detach())
+            parts.append((l_grad.detach(), l_harm.detach()))
             return l_grad + lam * l_harm
+
+        n_matches = int(self.n_matches)
+        parts = []
+
+        def loss_fn(iteration):
+            parts.clear()
+            if n_matches == 1 and not is_distributed():
+                loss = match_loss(0)
+            else:
+                loss = sharded_mean(match_loss, n_matches, synthetic.parameters(), device)
+            grad_parts.append(torch.stack([g for g, _ in parts]).mean())
+            harm_parts.append(torch.stack([h for _, h in parts]).mean())
+            return loss
 
         self.loss_curve_ = self._optimize(
             synthetic, loss_fn, data_fingerprint=data_fingerprint(series), lr=float(self.lr),
