@@ -127,7 +127,8 @@ def build_parser():
     from ..forecasting._protocol import ETT_NAMES
     from ._classify import CV_FOLDS
     from ._forecast import EVAL_MODELS
-    from ._registry import CLASSIFY_DISTILLERS, FORECAST_DISTILLERS
+    from ._registry import (CLASSIFY_DISTILLERS, FORECAST_DISTILLERS,
+                            distributed_forecast_distillers)
 
     forecast_distillers = (*FORECAST_DISTILLERS, "full")
     classify_distillers = (*CLASSIFY_DISTILLERS, "full")
@@ -192,6 +193,14 @@ def build_parser():
                         "...), a JSON object")
     f.add_argument("--json", default=None, metavar="PATH", help=_JSON_HELP)
     f.add_argument("--cache-dir", default=None, help=_CACHE_HELP)
+    f.add_argument("--distributed", action="store_true",
+                   help="distil data-parallel under torchrun, one process per rank (gloo on "
+                        "CPU, nccl on CUDA): the distiller's matches per iteration "
+                        "(n_matches, default: the number of ranks) are split across the "
+                        "ranks, every rank ends with the same synthetic series, rank 0 "
+                        "evaluates it and writes the JSON; e.g. torchrun --nproc-per-node 2 "
+                        "-m skdd.benchmarks forecast --distiller hdt --distributed. "
+                        f"Distillers: {_names(distributed_forecast_distillers())}")
 
     g = add("recipes", "choose protocol v2's synthetic-data recipes of a dataset on its "
                        "validation split", parents=[common])
@@ -516,16 +525,65 @@ def main(argv=None):
                 get_recipe(model, data_kind(args.distiller), protocol="v2", dataset=splits.name)
         except ValueError as exc:
             parser.task_parsers["forecast"].error(f"argument --protocol: {exc}")
-    result = run_forecast_benchmark(
-        args.dataset, args.distiller, length=args.length, seq_len=args.seq_len,
-        pred_len=args.pred_len, eval_models=args.eval, seeds=args.seeds, params=args.params,
-        data_home=args.data_home, device=args.device, eval_split=args.eval_split,
-        recipe=args.recipe, splits=splits, n_threads=args.threads, cache_dir=args.cache_dir,
-        log=_log, progress=progress, verbose=verbose,
-        protocol=args.protocol)
-    print(format_forecast_table(result))
-    _write_json(result, args.json)
+    main_rank = True
+    if args.distributed:
+        main_rank = _start_distributed(parser.task_parsers["forecast"], args)
+    try:
+        result = run_forecast_benchmark(
+            args.dataset, args.distiller, length=args.length, seq_len=args.seq_len,
+            pred_len=args.pred_len, eval_models=args.eval if main_rank else (),
+            seeds=args.seeds, params=args.params, data_home=args.data_home,
+            device=args.device, eval_split=args.eval_split, recipe=args.recipe,
+            splits=splits, n_threads=args.threads, cache_dir=args.cache_dir,
+            log=_log if main_rank else None, progress=progress and main_rank,
+            verbose=verbose if main_rank else 0, protocol=args.protocol)
+    finally:
+        if args.distributed:
+            import torch.distributed
+
+            torch.distributed.destroy_process_group()
+    if main_rank:
+        print(format_forecast_table(result))
+        _write_json(result, args.json)
     return 0
+
+
+def _start_distributed(task_parser, args):
+    """Join the process group torchrun describes (``--distributed``); True on rank 0.
+
+    Sets ``n_matches`` to the number of ranks unless ``--params`` gives it, and on CUDA
+    gives each rank its own device (``cuda:LOCAL_RANK``).
+    """
+    import os
+    from datetime import timedelta
+
+    import torch
+
+    from ..utils import resolve_device
+
+    missing = [k for k in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+               if k not in os.environ]
+    if missing:
+        task_parser.error(
+            f"argument --distributed: no torch.distributed process to join ({', '.join(missing)} "
+            "not set); start the command under torchrun, e.g. torchrun --nproc-per-node 2 "
+            "-m skdd.benchmarks forecast --distiller hdt --distributed")
+    from ._registry import distributed_forecast_distillers
+
+    if args.distiller not in distributed_forecast_distillers():
+        task_parser.error(
+            f"argument --distributed: distiller {args.distiller!r} does not split its work "
+            f"across ranks; choose one of {', '.join(distributed_forecast_distillers())}")
+    device = resolve_device(args.device)
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+        args.device = str(device)
+    torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo",
+                                         timeout=timedelta(minutes=30))
+    args.params = dict(args.params)
+    args.params.setdefault("n_matches", torch.distributed.get_world_size())
+    return torch.distributed.get_rank() == 0
 
 
 def _log(message):
