@@ -65,6 +65,8 @@ RANK_SCRIPT = """
     hdt = HarmonicDistiller(**PARAMS).fit(series)
     np.save(f"{sys.argv[1]}/X_syn_{rank}.npy", hdt.X_syn_)
     np.save(f"{sys.argv[1]}/loss_{rank}.npy", hdt.loss_curve_)
+    split = HarmonicDistiller(**dict(PARAMS, n_matches=2, split_channels=True)).fit(series)
+    np.save(f"{sys.argv[1]}/split_{rank}.npy", split.X_syn_)
     torch.distributed.destroy_process_group()
 """
 
@@ -79,6 +81,9 @@ def test_two_gloo_ranks_equal_one_process_with_the_same_matches(tmp_path):
     # the same as one process doing all the matches, bit for bit (the issue asks 1e-5)
     np.testing.assert_array_equal(X0, single.X_syn_)
     np.testing.assert_array_equal(np.load(tmp_path / "loss_0.npy"), single.loss_curve_)
+    split = HarmonicDistiller(**dict(HDT_PARAMS, n_matches=2, split_channels=True)).fit(series)
+    for r in (0, 1):  # channel groups split across the ranks
+        np.testing.assert_array_equal(np.load(tmp_path / f"split_{r}.npy"), split.X_syn_)
     # the matches are real work: another count gives another series
     other = HarmonicDistiller(**dict(HDT_PARAMS, n_matches=2)).fit(series)
     assert np.abs(other.X_syn_ - single.X_syn_).max() > 1e-3
@@ -136,3 +141,67 @@ def test_n_matches_one_keeps_the_single_match_fit():
     np.testing.assert_array_equal(a.X_syn_, b.X_syn_)
     with pytest.raises(ValueError, match="n_matches"):
         HarmonicDistiller(**params, n_matches=0).fit(series)
+
+
+def test_split_channels_gives_each_match_a_channel_group():
+    series = make_seasonal_series(300, 6, random_state=0)
+    params = dict(HDT_PARAMS, max_iter=3, n_matches=3)
+    split = HarmonicDistiller(**params, split_channels=True).fit(series)
+    whole = HarmonicDistiller(**params).fit(series)
+    assert split.X_syn_.shape == whole.X_syn_.shape == (64, 6)
+    assert np.isfinite(split.X_syn_).all()
+    assert np.abs(split.X_syn_ - whole.X_syn_).max() > 1e-4  # another objective
+    again = HarmonicDistiller(**params, split_channels=True).fit(series)
+    np.testing.assert_array_equal(split.X_syn_, again.X_syn_)
+    with pytest.raises(ValueError, match="n_matches <= 6"):
+        HarmonicDistiller(**dict(params, n_matches=7), split_channels=True).fit(series)
+    with pytest.raises(ValueError, match="parameters per channel"):
+        HarmonicDistiller(**params, split_channels=True, backbone="xpatch").fit(series)
+
+
+CLI_ARGS = ["forecast", "--dataset", "seasonal", "--protocol", "v1", "--distiller", "hdt",
+            "--length", "96", "--seq-len", "24", "--pred-len", "12", "--eval", "dlinear",
+            "--seeds", "0", "--threads", "1", "--quiet"]
+CLI_PARAMS = {"max_iter": 4, "n_experts": 1, "expert_epochs": 2, "n_subsequences": 4}
+
+
+@pytest.mark.timeout(180)
+def test_forecast_distributed_under_torchrun_writes_the_single_process_json(tmp_path):
+    import json
+
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env.pop("RANK", None)
+    two = tmp_path / "two.json"
+    out = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+         "--master-addr", "127.0.0.1", "--master-port", str(_free_port()),
+         "-m", "skdd.benchmarks", *CLI_ARGS, "--distributed",
+         "--params", json.dumps(CLI_PARAMS), "--json", str(two)],
+        env=env, capture_output=True, text=True, timeout=170)
+    assert out.returncode == 0, out.stderr[-3000:]
+    one = tmp_path / "one.json"
+    from skdd.benchmarks.__main__ import main
+
+    main([*CLI_ARGS, "--params", json.dumps(dict(CLI_PARAMS, n_matches=2)), "--json", str(one)])
+    a, b = json.loads(one.read_text()), json.loads(two.read_text())
+    assert b["params"]["n_matches"] == 2  # the number of ranks
+    # the same series; the in-process evaluation may round its sums differently
+    assert a["results"]["dlinear"]["mse"] == pytest.approx(b["results"]["dlinear"]["mse"], rel=1e-9)
+
+
+def test_distributed_switch_without_torchrun_is_a_usage_error(monkeypatch, capsys):
+    from skdd.benchmarks.__main__ import main
+
+    for key in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(key, raising=False)
+    with pytest.raises(SystemExit) as exc:
+        main([*CLI_ARGS, "--distributed"])
+    assert exc.value.code == 2
+    assert "start the command under torchrun" in capsys.readouterr().err
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", "1")
+    with pytest.raises(SystemExit):
+        main([*CLI_ARGS[:6], "mtt", *CLI_ARGS[7:], "--distributed"])
+    assert "does not split its work across ranks" in capsys.readouterr().err

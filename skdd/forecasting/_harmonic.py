@@ -114,6 +114,14 @@ class HarmonicDistiller(BaseForecastDistiller):
         so every rank ends with the synthetic series a single process computes with the
         same ``n_matches``, bit for bit; it must then be at least the number of ranks. With ``n_matches > 1`` each match is seeded on its own, so the
         result differs from ``n_matches=1`` also in one process.
+    split_channels : bool, default=False
+        With ``n_matches > 1``: each iteration partitions the channels at random into
+        ``n_matches`` groups of (nearly) equal size, and match ``j`` works on group ``j``
+        only (its subsequences, harmonics and backbone windows), so the memory and time of
+        a match scale with ``C / n_matches`` and every channel is updated in every
+        iteration. For wide series (thousands of channels), with backbones whose
+        parameters do not depend on the channel count ("dlinear", "itransformer"); the
+        matching then sees channels in groups, as a batch sees windows.
     device : str, default="auto"
     random_state : int, Generator or None, default=None
     verbose : int or bool, default=0
@@ -154,13 +162,14 @@ class HarmonicDistiller(BaseForecastDistiller):
     """
 
     _learning_rates = ("lr", "inner_lr")
-    _fingerprint_neutral = {"window_norm": False, "n_matches": 1}
+    _fingerprint_neutral = {"window_norm": False, "n_matches": 1, "split_channels": False}
 
     def __init__(self, length=384, n_harmonics=48, harmonic_weight=0.1, p=2, backbone="dlinear",
-                 window_norm=False, parametrization="fourier", frequency_scale="amplitude", seq_len=96, pred_len=96, max_iter=300, lr=1.6,
-                 expert_steps=10, syn_steps=20, inner_lr=0.1, target="trajectory",
-                 expert_span=2, batch_size=64, n_subsequences=32,
-                 n_experts=5, expert_epochs=5, n_matches=1, device="auto", random_state=None, verbose=0,
+                 window_norm=False, parametrization="fourier", frequency_scale="amplitude",
+                 seq_len=96, pred_len=96, max_iter=300, lr=1.6, expert_steps=10, syn_steps=20,
+                 inner_lr=0.1, target="trajectory", expert_span=2, batch_size=64,
+                 n_subsequences=32, n_experts=5, expert_epochs=5, n_matches=1,
+                 split_channels=False, device="auto", random_state=None, verbose=0,
                  checkpoint_path=None, checkpoint_every=100, n_threads=None):
         self.length = length
         self.n_harmonics = n_harmonics
@@ -184,6 +193,7 @@ class HarmonicDistiller(BaseForecastDistiller):
         self.n_experts = n_experts
         self.expert_epochs = expert_epochs
         self.n_matches = n_matches
+        self.split_channels = split_channels
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -222,7 +232,26 @@ class HarmonicDistiller(BaseForecastDistiller):
         check_option(self.frequency_scale, "frequency_scale", ("uniform", "amplitude"))
         check_forecasting_backbones(self.backbone)
         check_bool(self.window_norm, "window_norm")
+        check_bool(self.split_channels, "split_channels")
         return length, seq_len, pred_len
+
+    def _check_channel_split(self, n_channels):
+        """``split_channels`` needs a channel group per match and backbones whose
+        parameters do not depend on the number of channels."""
+        from ..nn import make_forecasting_backbone
+
+        if int(self.n_matches) > n_channels:
+            raise ValueError(f"split_channels=True gives each of the n_matches="
+                             f"{self.n_matches} matches its own channels, but the series has "
+                             f"{n_channels}; use n_matches <= {n_channels}.")
+        for name in check_forecasting_backbones(self.backbone):
+            sizes = [sum(p.numel() for p in make_forecasting_backbone(
+                name, self.seq_len, self.pred_len, c).parameters()) for c in (1, 2)]
+            if sizes[0] != sizes[1]:
+                raise ValueError(
+                    f"split_channels=True matches on groups of channels, but backbone "
+                    f"{name!r} has parameters per channel; use a channel-independent "
+                    "backbone (e.g. 'dlinear' or 'itransformer') or split_channels=False.")
 
     # -- the method -----------------------------------------------------------------
     def _fit(self, series, device):
@@ -248,6 +277,8 @@ class HarmonicDistiller(BaseForecastDistiller):
         if trajectory:  # learnable student step size, as in trajectory matching
             synthetic = WithLearnableStep(synthetic, float(self.inner_lr), 1e-3)
 
+        if self.split_channels and int(self.n_matches) > 1:
+            self._check_channel_split(real.shape[1])
         pool = ExpertPool.for_estimator(self, real, device)
         self.expert_buffer_bytes_ = int(pool.nbytes)
         n_freq = M // 2 + 1
@@ -260,9 +291,10 @@ class HarmonicDistiller(BaseForecastDistiller):
 
         def match_loss(j):
             starts = torch.randint(n_starts, (int(self.n_subsequences),), device=device)
-            x_sub = subsequences(real, starts, M)  # (B, M, C)
-            f_x = torch.fft.rfft(x_sub, dim=1, norm="forward")
-            syn = synthetic()
+            group = None if channel_groups is None else channel_groups[j]
+            x_sub = subsequences(real if group is None else real[:, group], starts, M)
+            f_x = torch.fft.rfft(x_sub, dim=1, norm="forward")  # (B, M, C) or its group
+            syn = synthetic() if group is None else synthetic()[:, group]
             f_s = torch.fft.rfft(syn, dim=0, norm="forward").expand_as(f_x)
             if k < n_freq:
                 mask = top_k_harmonics(f_x, k)
@@ -291,10 +323,15 @@ class HarmonicDistiller(BaseForecastDistiller):
             return l_grad + lam * l_harm
 
         n_matches = int(self.n_matches)
+        split = bool(self.split_channels) and n_matches > 1
         parts = []
+        channel_groups = None
 
         def loss_fn(iteration):
+            nonlocal channel_groups
             parts.clear()
+            if split:  # one random partition of the channels per iteration, on every rank
+                channel_groups = torch.randperm(real.shape[1], device=device).chunk(n_matches)
             if n_matches == 1 and not is_distributed():
                 loss = match_loss(0)
             else:
