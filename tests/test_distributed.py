@@ -198,6 +198,13 @@ def test_distributed_switch_without_torchrun_is_a_usage_error(monkeypatch, capsy
         main([*CLI_ARGS, "--distributed"])
     assert exc.value.code == 2
     assert "start the command under torchrun" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["classify", "--dataset", "digits", "--distiller", "dm", "--distributed"])
+    assert "start the command under torchrun" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["classify", "--dataset", "digits", "--distiller", "fred", "--objective", "dc",
+              "--distributed"])
+    assert "objective 'dm' only" in capsys.readouterr().err
     monkeypatch.setenv("RANK", "0")
     monkeypatch.setenv("WORLD_SIZE", "1")
     monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
@@ -205,3 +212,34 @@ def test_distributed_switch_without_torchrun_is_a_usage_error(monkeypatch, capsy
     with pytest.raises(SystemExit):
         main([*CLI_ARGS[:6], "mtt", *CLI_ARGS[7:], "--distributed"])
     assert "does not split its work across ranks" in capsys.readouterr().err
+
+
+DM_SCRIPT = """
+    import sys
+    import numpy as np, torch
+    torch.set_num_threads(1)
+    WORLD = int(__import__("os").environ.get("WORLD_SIZE", "1"))
+    if WORLD > 1:
+        torch.distributed.init_process_group("gloo")
+    from skdd.classification import DMDistiller, FreDDistiller
+    from skdd.datasets import load_digits_images
+    X, _, y, _ = load_digits_images()
+    rank = torch.distributed.get_rank() if WORLD > 1 else "single"
+    for name, cls in (("dm", DMDistiller), ("fred", FreDDistiller)):
+        est = cls(ipc=2, max_iter=4, net_width=16, net_depth=2, batch_real=32,
+                  random_state=0, device="cpu").fit(X, y)
+        np.save(f"{sys.argv[1]}/{name}_{rank}.npy", est.X_syn_)
+    if WORLD > 1:
+        torch.distributed.destroy_process_group()
+"""
+
+
+@pytest.mark.timeout(180)
+def test_dm_splits_classes_across_two_gloo_ranks(tmp_path):
+    _run_ranks(DM_SCRIPT, tmp_path)
+    _run_ranks(DM_SCRIPT, tmp_path, world=1)
+    for name in ("dm", "fred"):
+        ranks = [np.load(tmp_path / f"{name}_{r}.npy") for r in (0, 1)]
+        np.testing.assert_array_equal(ranks[0], ranks[1])
+        single = np.load(tmp_path / f"{name}_single.npy")
+        np.testing.assert_allclose(ranks[0], single, rtol=1e-5, atol=1e-5)

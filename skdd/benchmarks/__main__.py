@@ -305,6 +305,13 @@ def build_parser():
     c.add_argument("--threads", type=int, default=None, help=_THREADS_HELP)
     c.add_argument("--json", default=None, metavar="PATH", help=_JSON_HELP)
     c.add_argument("--cache-dir", default=None, help=_CACHE_HELP)
+    c.add_argument("--distributed", action="store_true",
+                   help="distil data-parallel under torchrun, one process per rank (gloo on "
+                        "CPU, nccl on CUDA): DM's classes are split across the ranks, every "
+                        "rank ends with the same synthetic set, rank 0 evaluates it and "
+                        "writes the JSON; e.g. torchrun --nproc-per-node 2 -m "
+                        "skdd.benchmarks classify --distiller dm --distributed. Distillers: "
+                        f"{_names(DISTRIBUTED_CLASSIFY_DISTILLERS)} (objective dm)")
     c.add_argument("--soft-labels", nargs="?", const="only", default=None,
                    choices=["only", "both"],
                    help="train on the distiller's teacher soft labels (y_soft_: cfm, sre2l) "
@@ -527,7 +534,10 @@ def main(argv=None):
             parser.task_parsers["forecast"].error(f"argument --protocol: {exc}")
     main_rank = True
     if args.distributed:
-        main_rank = _start_distributed(parser.task_parsers["forecast"], args)
+        from ._registry import distributed_forecast_distillers
+
+        main_rank = _start_distributed(parser.task_parsers["forecast"], args,
+                                       distributed_forecast_distillers())
     try:
         result = run_forecast_benchmark(
             args.dataset, args.distiller, length=args.length, seq_len=args.seq_len,
@@ -548,11 +558,12 @@ def main(argv=None):
     return 0
 
 
-def _start_distributed(task_parser, args):
+def _start_distributed(task_parser, args, supported, n_matches=True):
     """Join the process group torchrun describes (``--distributed``); True on rank 0.
 
-    Sets ``n_matches`` to the number of ranks unless ``--params`` gives it, and on CUDA
-    gives each rank its own device (``cuda:LOCAL_RANK``).
+    ``supported`` names the distillers that split their work across ranks. With
+    ``n_matches``, sets the distiller's ``n_matches`` to the number of ranks unless
+    ``--params`` gives it. On CUDA each rank gets its own device (``cuda:LOCAL_RANK``).
     """
     import os
     from datetime import timedelta
@@ -568,12 +579,10 @@ def _start_distributed(task_parser, args):
             f"argument --distributed: no torch.distributed process to join ({', '.join(missing)} "
             "not set); start the command under torchrun, e.g. torchrun --nproc-per-node 2 "
             "-m skdd.benchmarks forecast --distiller hdt --distributed")
-    from ._registry import distributed_forecast_distillers
-
-    if args.distiller not in distributed_forecast_distillers():
+    if args.distiller not in supported:
         task_parser.error(
             f"argument --distributed: distiller {args.distiller!r} does not split its work "
-            f"across ranks; choose one of {', '.join(distributed_forecast_distillers())}")
+            f"across ranks; choose one of {', '.join(supported)}")
     device = resolve_device(args.device)
     if device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
@@ -581,8 +590,9 @@ def _start_distributed(task_parser, args):
         args.device = str(device)
     torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo",
                                          timeout=timedelta(minutes=30))
-    args.params = dict(args.params)
-    args.params.setdefault("n_matches", torch.distributed.get_world_size())
+    if n_matches:
+        args.params = dict(args.params)
+        args.params.setdefault("n_matches", torch.distributed.get_world_size())
     return torch.distributed.get_rank() == 0
 
 
@@ -611,16 +621,35 @@ def _classify_main(parser, args, progress):
         parser.error("argument --soft-labels: needs a distiller with a teacher (e.g. cfm, "
                      "sre2l), not 'full'")
 
-    result = run_classify_benchmark(
-        args.dataset, args.distiller, ipc=args.ipc, objective=args.objective, seeds=args.seeds,
-        params=args.params, data_home=args.data_home, device=args.device,
-        eval_split=args.eval_split, eval_model_kwargs=args.eval_model, recipe=args.recipe,
-        n_threads=args.threads,
-        soft_labels={None: False, "only": True, "both": "both"}[args.soft_labels],
-        cache_dir=args.cache_dir, log=_log, progress=progress, verbose=int(progress))
-    print(format_classify_table(result))
-    _write_json(result, args.json)
+    main_rank = True
+    if args.distributed:
+        if args.distiller == "fred" and args.objective not in (None, "dm"):
+            parser.error(f"argument --distributed: fred splits its work across ranks with "
+                         f"objective 'dm' only, not {args.objective!r}")
+        main_rank = _start_distributed(parser, args, DISTRIBUTED_CLASSIFY_DISTILLERS,
+                                       n_matches=False)
+    try:
+        result = run_classify_benchmark(
+            args.dataset, args.distiller, ipc=args.ipc, objective=args.objective,
+            seeds=args.seeds, params=args.params, data_home=args.data_home,
+            device=args.device, eval_split=args.eval_split, eval_model_kwargs=args.eval_model,
+            recipe=args.recipe, n_threads=args.threads,
+            soft_labels={None: False, "only": True, "both": "both"}[args.soft_labels],
+            cache_dir=args.cache_dir, log=_log if main_rank else None,
+            progress=progress and main_rank, verbose=int(progress and main_rank))
+    finally:
+        if args.distributed:
+            import torch.distributed
+
+            torch.distributed.destroy_process_group()
+    if main_rank:
+        print(format_classify_table(result))
+        _write_json(result, args.json)
     return 0
+
+
+#: classification distillers that split their work across ranks (DM's classes)
+DISTRIBUTED_CLASSIFY_DISTILLERS = ("dm", "fred")
 
 
 def interrupt_on_sigterm():

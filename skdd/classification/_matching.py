@@ -23,7 +23,8 @@ from ..objectives import (
     TrajectoryMatching,
 )
 from ..parametrization import DCTDomain, TimeDomain, WithLearnableStep, fred_n_per_class
-from ..utils import check_option, check_positive_float, check_positive_int, disk_cache, seeded
+from ..utils import (check_option, check_positive_float, check_positive_int, disk_cache,
+                     is_distributed, process_group, seeded, sharded_sum)
 from ._base import BaseClassDistiller
 from ._protocol import ClassificationRecipe, train_classifier
 
@@ -205,9 +206,24 @@ class _MatchingDistiller(BaseClassDistiller):
         sampler = _ClassSampler(y, n_classes)
         batch = int(self.batch_real)
 
+        distributed = is_distributed()
+        if distributed and n_classes < process_group()[1]:
+            raise ValueError(f"the {n_classes} classes are fewer than the "
+                             f"{process_group()[1]} ranks of the torch.distributed process "
+                             "group; data-parallel DM gives each rank at least one class.")
+
+        def class_loss(idx, c):  # class c's term, on this rank's share of the classes
+            real_c = idx[y[idx] == c]
+            mine = synthetic.labels == c
+            return matching.loss(real[real_c], y[real_c], synthetic()[mine],
+                                 synthetic.labels[mine], n_classes)
+
         def loss_fn(iteration):
             _reset_parameters(net)
-            idx = sampler.sample_all(batch)
+            idx = sampler.sample_all(batch)  # every rank draws every class's batch
+            if distributed:
+                return sharded_sum(lambda c: class_loss(idx, c), n_classes,
+                                   synthetic.parameters(), device, name="n_classes")
             return matching.loss(real[idx], y[idx], synthetic(), synthetic.labels, n_classes)
 
         return synthetic, loss_fn, ()
@@ -485,6 +501,13 @@ class DMDistiller(_MatchingDistiller):
     Every iteration a freshly initialised network embeds a real batch of every class
     and the synthetic samples; the loss is the squared distance between class-mean
     embeddings (:class:`skdd.objectives.DistributionMatching`).
+
+    Under an initialised torch.distributed process group (e.g. started by ``torchrun``)
+    the classes are split across the ranks: every rank draws the same network and real
+    batches, embeds only its classes' samples, and the gradients are gathered
+    (:func:`skdd.utils.sharded_sum`), so every rank ends with the same synthetic set,
+    the one a single process computes up to the order of floating-point sums.
+    FreDDistiller with ``objective="dm"`` splits its work the same way.
 
     Parameters
     ----------{common}

@@ -5,6 +5,7 @@ from ._validation import (check_series, check_positive_int, check_positive_float
                           check_option, check_bool, select_recipe, check_verbose, check_float32_range,
                           channel_scaling, check_folder, check_output_path, CONSTANT_TOLERANCE)
 from ._distributed import (process_group, is_distributed, is_main_process, sharded_mean,
+                           sharded_sum,
                            MatchGradients, check_same_on_ranks)
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "is_distributed",
     "is_main_process",
     "sharded_mean",
+    "sharded_sum",
     "MatchGradients",
     "check_same_on_ranks",
 ]

@@ -16,7 +16,7 @@ import torch
 
 from ._torch import seeded
 
-__all__ = ["process_group", "is_distributed", "sharded_mean", "MatchGradients",
+__all__ = ["process_group", "is_distributed", "sharded_mean", "sharded_sum", "MatchGradients",
            "check_same_on_ranks", "is_main_process"]
 
 
@@ -39,35 +39,59 @@ def is_main_process():
 
 
 class MatchGradients:
-    """This rank's share of an iteration's matches: their loss values and gradients.
+    """This rank's share of an iteration's loss terms: their values and gradients.
 
-    Returned by :func:`sharded_mean` in place of a loss tensor; the shared optimisation
-    loop calls :meth:`reduce` instead of ``backward``. Row ``j`` of ``grads`` holds match
-    ``j``'s gradient (flattened over ``params``) on the rank that computed it and zeros
-    elsewhere, so the all-reduce only adds zeros and the rows are then summed in match
-    order: the result is bit for bit the same for any number of ranks.
+    Returned by :func:`sharded_mean` and :func:`sharded_sum` in place of a loss tensor;
+    the shared optimisation loop calls :meth:`reduce` instead of ``backward``. Row ``j``
+    of ``grads`` holds term ``j``'s gradient (flattened over ``params``) on the rank that
+    computed it and zeros elsewhere, so the all-reduce only adds zeros and the rows are
+    then summed in term order: the result is bit for bit the same for any number of ranks.
     """
 
-    def __init__(self, params, values, grads):
+    def __init__(self, params, values, grads, scale=1.0):
         self.params = params
         self.values = values
         self.grads = grads
+        self.scale = scale
 
     def reduce(self):
-        """Sum over the ranks, set each parameter's ``grad`` to the mean over the matches
-        and return the mean loss (a detached scalar tensor)."""
+        """Sum over the ranks, set each parameter's ``grad`` to ``scale`` times the sum
+        over the terms and return the loss (a detached scalar tensor)."""
         values, grads = self.values, self.grads
         if is_distributed():
             buffer = torch.cat([values[:, None], grads], dim=1)
             torch.distributed.all_reduce(buffer)
             values, grads = buffer[:, 0], buffer[:, 1:]
-        n = values.shape[0]
-        mean = grads.sum(dim=0) / n
+        total = grads.sum(dim=0) * self.scale
         offset = 0
         for p in self.params:
-            p.grad = mean[offset:offset + p.numel()].view_as(p).clone()
+            p.grad = total[offset:offset + p.numel()].view_as(p).clone()
             offset += p.numel()
-        return values.sum() / n
+        return values.sum() * self.scale
+
+
+def _shares(term_loss, n_terms, params, device, seeds, scale, name):
+    rank, world = process_group()
+    if n_terms < world:
+        raise ValueError(
+            f"{name}={n_terms} is smaller than the {world} ranks of the torch.distributed "
+            f"process group; every rank needs at least one term: set {name} to a multiple "
+            f"of {world}.")
+    params = [p for p in params if p.requires_grad]
+    dtype = params[0].dtype
+    values = torch.zeros(n_terms, dtype=dtype, device=device)
+    grads = torch.zeros(n_terms, sum(p.numel() for p in params), dtype=dtype, device=device)
+    for j in range(rank, n_terms, world):
+        if seeds is None:
+            loss = term_loss(j)
+        else:
+            with seeded(seeds[j], device):
+                loss = term_loss(j)
+        parts = torch.autograd.grad(loss, params, allow_unused=True)
+        grads[j] = torch.cat([torch.zeros(p.numel(), dtype=dtype, device=device)
+                              if g is None else g.reshape(-1) for p, g in zip(params, parts)])
+        values[j] = loss.detach()
+    return MatchGradients(params, values, grads, scale)
 
 
 def sharded_mean(match_loss, n_matches, params, device, *, name="n_matches"):
@@ -103,26 +127,20 @@ def sharded_mean(match_loss, n_matches, params, device, *, name="n_matches"):
     >>> tuple(w.grad.shape)
     (2,)
     """
-    rank, world = process_group()
     n_matches = int(n_matches)
-    if n_matches < world:
-        raise ValueError(
-            f"{name}={n_matches} is smaller than the {world} ranks of the torch.distributed "
-            f"process group; every rank needs at least one match: set {name} to a multiple "
-            f"of {world}.")
-    params = [p for p in params if p.requires_grad]
     seeds = torch.randint(2 ** 62, (n_matches,)).tolist()
-    dtype = params[0].dtype
-    values = torch.zeros(n_matches, dtype=dtype, device=device)
-    grads = torch.zeros(n_matches, sum(p.numel() for p in params), dtype=dtype, device=device)
-    for j in range(rank, n_matches, world):
-        with seeded(seeds[j], device):
-            loss = match_loss(j)
-        parts = torch.autograd.grad(loss, params, allow_unused=True)
-        grads[j] = torch.cat([torch.zeros(p.numel(), dtype=dtype, device=device)
-                              if g is None else g.reshape(-1) for p, g in zip(params, parts)])
-        values[j] = loss.detach()
-    return MatchGradients(params, values, grads)
+    return _shares(match_loss, n_matches, params, device, seeds, 1.0 / n_matches, name)
+
+
+def sharded_sum(term_loss, n_terms, params, device, *, name="n_classes"):
+    """The sum of ``n_terms`` loss terms (e.g. one per class), as this rank's share.
+
+    Unlike :func:`sharded_mean` no seeds are drawn: the caller draws every random number
+    of the iteration before (identically on every rank) and ``term_loss(j)`` is
+    deterministic. The sum over the ranks equals one process computing every term, up to
+    the order of floating-point sums.
+    """
+    return _shares(term_loss, int(n_terms), params, device, None, 1.0, name)
 
 
 def check_same_on_ranks(text, what):
