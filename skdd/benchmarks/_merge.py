@@ -24,7 +24,7 @@ __all__ = ["PER_SEED_FIELDS", "merge_seed_runs", "merge_seed_files"]
 PER_SEED_FIELDS = {
     "forecast": ("distill_seconds", "resumed", "results"),
     "classify": ("n_synthetic", "n_stored", "expert_buffer_bytes", "intra_class_similarity",
-                 "distill_seconds", "resumed", "results"),
+                 "mean_drift", "distill_seconds", "resumed", "results"),
     "fidelity": ("results", "tau", "tau_fids", "classifier_test_acc", "seconds", "resumed"),
     "theorem1": ("records",),
 }
