@@ -102,6 +102,16 @@ def test_forecast_seeds_in_parallel_write_the_serial_json(tmp_path):
 
 
 @pytest.mark.timeout(120)
+def test_classify_seeds_in_parallel_write_the_serial_json(tmp_path):
+    args = ["classify", "--dataset", "digits", "--distiller", "dm", "--ipc", "1", "--seeds",
+            "0,1", "--params", '{"max_iter": 3, "net_width": 16}', "--recipe", '{"epochs": 2}',
+            "--quiet"]
+    assert main([*args, "--json", str(tmp_path / "serial.json")]) == 0
+    assert main([*args, "--jobs", "2", "--json", str(tmp_path / "jobs2.json")]) == 0
+    assert _read(tmp_path / "serial.json") == _read(tmp_path / "jobs2.json")
+
+
+@pytest.mark.timeout(120)
 def test_a_killed_suite_reruns_only_the_missing_units(tmp_path, capsys):
     """A unit whose result is missing (the suite was killed before it ended) is the only
     one a rerun runs, and the rows' JSON equal the serial runs' and a first full run's."""

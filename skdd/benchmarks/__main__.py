@@ -592,9 +592,10 @@ def main(argv=None):
         data_home=args.data_home, device=args.device, eval_split=args.eval_split,
         recipe=args.recipe, splits=splits, n_threads=args.threads, cache_dir=args.cache_dir,
         verbose=verbose, protocol=args.protocol)
-    if args.jobs is not None or args.backend is not None:
+    if args.jobs is not None or args.backend is not None:  # each task loads the splits
         result = _run_seeds_parallel(parser.task_parsers["forecast"], args,
-                                     run_forecast_benchmark, kwargs, progress)
+                                     run_forecast_benchmark, dict(kwargs, splits=None),
+                                     progress)
     else:
         result = run_forecast_benchmark(seeds=args.seeds, log=_log, progress=progress,
                                         **kwargs)
@@ -637,10 +638,6 @@ def _classify_main(parser, args, progress):
         soft_labels={None: False, "only": True, "both": "both"}[args.soft_labels],
         cache_dir=args.cache_dir, verbose=int(progress))
     if args.jobs is not None or args.backend is not None:
-        if args.eval_split != "cv":  # the splits go to every task once loaded here
-            from ._classify import load_classification_splits
-
-            kwargs["splits"] = load_classification_splits(args.dataset, args.data_home)
         result = _run_seeds_parallel(parser, args, run_classify_benchmark, kwargs, progress)
     else:
         result = run_classify_benchmark(seeds=args.seeds, log=_log, progress=progress,
@@ -652,14 +649,17 @@ def _classify_main(parser, args, progress):
 
 def _run_seeds_parallel(parser, args, run, kwargs, progress):
     """The seeds of ``forecast`` / ``classify`` as parallel tasks (--jobs, --backend)."""
-    from ..utils import resolve_n_threads
+    import torch
+
     from ._parallel import run_seeds_in_parallel
 
     kwargs = dict(kwargs, verbose=0)  # no loop bars from the workers
+    # distillation and training run with --threads (n_threads); the rest of a seed (the
+    # evaluation's forward passes) with this process's count, as in a serial run
     return _parallel_errors(parser, lambda: run_seeds_in_parallel(
         run, args.seeds, kwargs, jobs=args.jobs, backend=args.backend,
         scheduler=args.scheduler, scheduler_timeout=args.scheduler_timeout,
-        threads=resolve_n_threads(args.threads), log=_log,
+        threads=torch.get_num_threads(), log=_log,
         progress=progress, desc=f"{args.task} {args.dataset} {args.distiller}"))
 
 

@@ -12,14 +12,38 @@ from __future__ import annotations
 from ._merge import merge_seed_runs
 from ._progress import task_progress
 
-__all__ = ["run_captured", "run_seeds_in_parallel"]
+__all__ = ["forecast_splits", "run_captured", "run_seeds_in_parallel"]
+
+
+def forecast_splits(dataset, seq_len, data_home=None):
+    """The forecasting splits of ``dataset``: the generated "seasonal" series of the demo,
+    an ETT set or a custom CSV (:func:`skdd.forecasting.load_forecasting_splits`)."""
+    if str(dataset).lower() == "seasonal":
+        from ._demo import default_splits
+
+        return default_splits(seq_len)
+    from ..forecasting import load_forecasting_splits
+
+    return load_forecasting_splits(dataset, seq_len=seq_len, data_home=data_home)
 
 
 def run_captured(run, kwargs):
     """``run(**kwargs, log=lines.append)``; returns ``(result, lines)`` (the log lines are
-    printed by the caller, in order, wherever the task ran)."""
+    printed by the caller, in order, wherever the task ran).
+
+    The data are loaded here, in the task, never sent to it: arrays rebuilt from a pickle
+    may sit at other memory alignments, and some CPU kernels then round differently in the
+    last bits, so a task would not reproduce the serial run exactly. For the forecasting
+    runner, ``splits`` is loaded from ``dataset``, ``seq_len`` and ``data_home``.
+    """
+    from ._forecast import run_forecast_benchmark
+
+    kwargs = dict(kwargs, log=None, progress=None)
+    if run is run_forecast_benchmark and kwargs.get("splits") is None:
+        kwargs["splits"] = forecast_splits(kwargs["dataset"], kwargs.get("seq_len", 96),
+                                           kwargs.get("data_home"))
     lines = []
-    result = run(**dict(kwargs, log=lines.append, progress=None))
+    result = run(**dict(kwargs, log=lines.append))
     return result, lines
 
 
@@ -36,8 +60,8 @@ def run_seeds_in_parallel(run, seeds, kwargs, *, jobs=None, backend=None, schedu
         ``log`` and ``progress`` and returning a result :func:`merge_seed_runs` joins).
     seeds : sequence of int
     kwargs : dict
-        The other arguments of ``run`` (picklable: pre-loaded splits are sent to each
-        task).
+        The other arguments of ``run`` (picklable; the data are named, not included: each
+        task loads them, see :func:`run_captured`).
     jobs, backend, scheduler, threads
         As :func:`skdd.utils._parallel.parallel_imap`'s ``n_jobs``, ``backend``,
         ``scheduler`` and ``threads``.

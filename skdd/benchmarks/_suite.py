@@ -342,8 +342,6 @@ def _run_unit(task, dataset, kwargs, seed, cache_dir, data_home, device, n_threa
                   device=device, n_threads=n_threads)
     if task == "forecast":
         from ._forecast import run_forecast_benchmark as run
-
-        kwargs["splits"] = _forecast_splits(dataset, kwargs["seq_len"], data_home)
     else:
         from ._classify import run_classify_benchmark as run
     result, lines = run_captured(run, dict(kwargs, dataset=dataset))
@@ -354,16 +352,6 @@ def _run_unit(task, dataset, kwargs, seed, cache_dir, data_home, device, n_threa
         json.dump(result, fh, indent=2)
     os.replace(tmp, path)
     return result, lines
-
-
-def _forecast_splits(dataset, seq_len, data_home):
-    if dataset.lower() == "seasonal":
-        from ._demo import default_splits
-
-        return default_splits(seq_len)
-    from ..forecasting import load_forecasting_splits
-
-    return load_forecasting_splits(dataset, seq_len=seq_len, data_home=data_home)
 
 
 def run_suite(spec, *, out=".", cache_dir=None, jobs=None, backend=None, scheduler=None,
@@ -389,7 +377,9 @@ def run_suite(spec, *, out=".", cache_dir=None, jobs=None, backend=None, schedul
     data_home, device
         Passed to the runners.
     n_threads : int, optional
-        Torch threads of each unit (default: ``SKDD_NUM_THREADS`` or 1).
+        Torch threads of each unit's distillation and training (default:
+        ``SKDD_NUM_THREADS`` or 1); the rest of a unit (the evaluation) runs with this
+        process's torch thread count, as a serial command does.
     dry_run : bool, default=False
         Validate and list the units (done or to run) without running anything.
     log : callable or None
@@ -418,9 +408,13 @@ def run_suite(spec, *, out=".", cache_dir=None, jobs=None, backend=None, schedul
             log(f"  {u.row.name} {u.dataset} seed {u.seed}: {state} -> "
                 f"{out / _output_name(u.row, u.dataset)}")
         return []
-    threads = resolve_n_threads(n_threads)
+    import torch
+
+    # distillation and training run with n_threads; the rest of a unit (the evaluation's
+    # forward passes) with this process's count, as in a serial command
     tasks = [(u.row.task, u.dataset, u.row.kwargs, u.seed, str(cache_dir), data_home,
-              str(device), threads, str(u.path)) for u in missing]
+              str(device), resolve_n_threads(n_threads), str(u.path)) for u in missing]
+    threads = torch.get_num_threads()
     with task_progress(progress, len(tasks), "suite") as bar:
         for _, lines in parallel_imap(
                 _run_unit, tasks, n_jobs=jobs, backend=backend, scheduler=scheduler,
