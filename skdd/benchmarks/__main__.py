@@ -649,17 +649,14 @@ def _classify_main(parser, args, progress):
 
 def _run_seeds_parallel(parser, args, run, kwargs, progress):
     """The seeds of ``forecast`` / ``classify`` as parallel tasks (--jobs, --backend)."""
-    import torch
-
+    from ..utils import resolve_n_threads
     from ._parallel import run_seeds_in_parallel
 
     kwargs = dict(kwargs, verbose=0)  # no loop bars from the workers
-    # distillation and training run with --threads (n_threads); the rest of a seed (the
-    # evaluation's forward passes) with this process's count, as in a serial run
     return _parallel_errors(parser, lambda: run_seeds_in_parallel(
         run, args.seeds, kwargs, jobs=args.jobs, backend=args.backend,
         scheduler=args.scheduler, scheduler_timeout=args.scheduler_timeout,
-        threads=torch.get_num_threads(), log=_log,
+        threads=resolve_n_threads(args.threads), log=_log,
         progress=progress, desc=f"{args.task} {args.dataset} {args.distiller}"))
 
 

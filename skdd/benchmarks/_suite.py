@@ -377,9 +377,7 @@ def run_suite(spec, *, out=".", cache_dir=None, jobs=None, backend=None, schedul
     data_home, device
         Passed to the runners.
     n_threads : int, optional
-        Torch threads of each unit's distillation and training (default:
-        ``SKDD_NUM_THREADS`` or 1); the rest of a unit (the evaluation) runs with this
-        process's torch thread count, as a serial command does.
+        Torch threads of each unit (default: ``SKDD_NUM_THREADS`` or 1).
     dry_run : bool, default=False
         Validate and list the units (done or to run) without running anything.
     log : callable or None
@@ -408,13 +406,9 @@ def run_suite(spec, *, out=".", cache_dir=None, jobs=None, backend=None, schedul
             log(f"  {u.row.name} {u.dataset} seed {u.seed}: {state} -> "
                 f"{out / _output_name(u.row, u.dataset)}")
         return []
-    import torch
-
-    # distillation and training run with n_threads; the rest of a unit (the evaluation's
-    # forward passes) with this process's count, as in a serial command
+    threads = resolve_n_threads(n_threads)
     tasks = [(u.row.task, u.dataset, u.row.kwargs, u.seed, str(cache_dir), data_home,
-              str(device), resolve_n_threads(n_threads), str(u.path)) for u in missing]
-    threads = torch.get_num_threads()
+              str(device), threads, str(u.path)) for u in missing]
     with task_progress(progress, len(tasks), "suite") as bar:
         for _, lines in parallel_imap(
                 _run_unit, tasks, n_jobs=jobs, backend=backend, scheduler=scheduler,
