@@ -172,7 +172,7 @@ def _run_protocol(name, *, ipc, objective, seeds, params, device,
 
     from ..classification import (evaluate_classifier, fit_classifier, get_recipe,
                                   intra_class_similarity)
-    from ..utils import resolve_device
+    from ..utils import resolve_device, torch_threads
     from ._cache import keep_work_in, training_checkpoint
 
     eval_split = split_key
@@ -247,7 +247,8 @@ def _run_protocol(name, *, ipc, objective, seeds, params, device,
                                        device=dev, random_state=seed, n_threads=n_threads,
                                        teacher=teacher if soft else None,
                                        checkpoint_path=progress)
-            scores = evaluate_classifier(net, X_test, y_test)
+            with torch_threads(n_threads, dev):  # the training's count, whatever the process's
+                scores = evaluate_classifier(net, X_test, y_test)
             results[key]["acc"].append(scores["acc"])
             results[key]["loss"].append(scores["loss"])
             results[key]["train_seconds"].append(hist["train_seconds"])

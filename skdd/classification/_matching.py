@@ -25,6 +25,7 @@ from ..objectives import (
 from ..parametrization import DCTDomain, TimeDomain, WithLearnableStep, fred_n_per_class
 from ..utils import (check_option, check_positive_float, check_positive_int, disk_cache,
                      is_distributed, process_group, seeded, sharded_sum)
+from ..utils._parallel import check_n_jobs
 from ._base import BaseClassDistiller
 from ._protocol import ClassificationRecipe, train_classifier
 
@@ -91,7 +92,8 @@ class _MatchingDistiller(BaseClassDistiller):
 
     #: "time" (the data domain) or "dct" (FreD)
     _parametrization = "time"
-    _run_only_params = BaseClassDistiller._run_only_params | {"expert_cache"}
+    # where experts are kept and how many train at once change nothing they compute
+    _run_only_params = BaseClassDistiller._run_only_params | {"expert_cache", "n_jobs"}
 
     # -- parameters -------------------------------------------------------------------
     def _objective(self):
@@ -111,6 +113,7 @@ class _MatchingDistiller(BaseClassDistiller):
         if self.lr is not None:
             check_positive_float(self.lr, "lr")
         check_option(self.init, "init", ("real", "noise"))
+        check_n_jobs(getattr(self, "n_jobs", None))
         check_option(self.optimizer, "optimizer", ("sgd", "adam"))
         if self._parametrization == "dct":
             check_option(self.mask, "mask", ("class", "shared"))
@@ -295,7 +298,7 @@ class _MatchingDistiller(BaseClassDistiller):
                                       batch_size=self.expert_batch_size_)
         spec = (data_fingerprint(real.cpu().numpy(), y.cpu().numpy()), self.backbone,
                 self.net_width, self.net_depth_, self.net_norm, self.n_experts, recipe,
-                self.seed_) + thread_tag(self)
+                self.seed_, "expert-seeds") + thread_tag(self)
         template = self._make_net(real.shape[1:], n_classes, device)
 
         def make_model():
@@ -307,8 +310,9 @@ class _MatchingDistiller(BaseClassDistiller):
 
         def build(partial):  # finished experts are kept in ``partial`` as they come
             with seeded((self.seed_ * 7919 + 17) % (2 ** 63), device):
-                return ExpertTrajectories.collect(make_model, train, int(self.n_experts),
-                                                  progress_path=partial).snapshots.cpu()
+                return ExpertTrajectories.collect(
+                    make_model, train, int(self.n_experts), progress_path=partial,
+                    n_jobs=check_n_jobs(self.n_jobs)).snapshots.cpu()
 
         snapshots = disk_cache(self.expert_cache, "experts", spec, build, resumable=True)
         return ExpertTrajectories(template, snapshots.to(device))
@@ -421,7 +425,12 @@ _TM_DOC = """
         (TM) Folder where trained experts are stored and reused by later fits with the
         same data, network, expert settings and seed. Experts finished before an
         interrupted fit are kept there and not trained again; the expert in training
-        continues from its last save (at most every ``skdd.base.CHECKPOINT_SECONDS``)."""
+        continues from its last save (at most every ``skdd.base.CHECKPOINT_SECONDS``).
+    n_jobs : int, optional
+        (TM) Experts trained at the same time through joblib (None and 1: one after the
+        other; -1: one per core), under joblib's active backend. Each expert has its own
+        seed drawn before training and the fit's thread count, so the experts, and the
+        fit, are the same for every ``n_jobs`` and backend."""
 
 _ATTRS_DOC = """
     Attributes
@@ -475,7 +484,7 @@ def _init_dc(self, lr_net, outer_loop, inner_loop):
 
 
 def _init_tm(self, n_experts, expert_epochs, expert_lr, expert_batch_size, syn_steps,
-             expert_span, max_start_epoch, batch_syn, lr_step, expert_cache):
+             expert_span, max_start_epoch, batch_syn, lr_step, expert_cache, n_jobs):
     self.n_experts = n_experts
     self.expert_epochs = expert_epochs
     self.expert_lr = expert_lr
@@ -486,6 +495,7 @@ def _init_tm(self, n_experts, expert_epochs, expert_lr, expert_batch_size, syn_s
     self.batch_syn = batch_syn
     self.lr_step = lr_step
     self.expert_cache = expert_cache
+    self.n_jobs = n_jobs
 
 
 def _fill_doc(cls):
@@ -603,12 +613,13 @@ class MTTDistiller(_MatchingDistiller):
                  expert_cache=None,
                  init="real", backbone="convnet", net_width=128, net_depth=None,
                  net_norm="instance", batch_real=256, device="auto", random_state=None,
-                 verbose=0, checkpoint_path=None, checkpoint_every=100, n_threads=None):
+                 verbose=0, checkpoint_path=None, checkpoint_every=100, n_threads=None,
+                 n_jobs=None):
         _init_common(self, ipc, max_iter, lr, optimizer, batch_real, init, backbone,
                      net_width, net_depth, net_norm, device, random_state, verbose,
                      checkpoint_path, checkpoint_every, n_threads)
         _init_tm(self, n_experts, expert_epochs, expert_lr, expert_batch_size, syn_steps,
-                 expert_span, max_start_epoch, batch_syn, lr_step, expert_cache)
+                 expert_span, max_start_epoch, batch_syn, lr_step, expert_cache, n_jobs)
 
     def _objective(self):
         return "tm"
@@ -672,7 +683,7 @@ class FreDDistiller(_MatchingDistiller):
                  lr_step=1e-3, expert_cache=None, init="real", backbone="convnet",
                  net_width=128, net_depth=None, net_norm="instance", device="auto",
                  random_state=None, verbose=0, checkpoint_path=None, checkpoint_every=100,
-                 n_threads=None):
+                 n_threads=None, n_jobs=None):
         _init_common(self, ipc, max_iter, lr, optimizer, batch_real, init, backbone,
                      net_width, net_depth, net_norm, device, random_state, verbose,
                      checkpoint_path, checkpoint_every, n_threads)
@@ -681,7 +692,7 @@ class FreDDistiller(_MatchingDistiller):
         self.mask = mask
         _init_dc(self, lr_net, outer_loop, inner_loop)
         _init_tm(self, n_experts, expert_epochs, expert_lr, expert_batch_size, syn_steps,
-                 expert_span, max_start_epoch, batch_syn, lr_step, expert_cache)
+                 expert_span, max_start_epoch, batch_syn, lr_step, expert_cache, n_jobs)
 
     def _fit(self, data, device):
         super()._fit(data, device)

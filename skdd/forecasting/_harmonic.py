@@ -11,6 +11,7 @@ from ..objectives import (harmonic_filter, harmonic_loss, mean_amplitude_spectru
 from ..parametrization import FourierDomain, TimeDomain, WithLearnableStep
 from ..utils import (check_bool, check_option, check_positive_float, check_positive_int,
                      is_distributed, process_group, sharded_mean)
+from ..utils._parallel import check_n_jobs
 from ._experts import ExpertPool
 from ._windows import sample_window_batches
 
@@ -136,6 +137,12 @@ class HarmonicDistiller(BaseForecastDistiller):
         Torch CPU threads during fit (None: ``SKDD_NUM_THREADS`` or 1; -1: all cores).
         Results can differ in the last bits between thread counts (torch's CPU
         reductions), so a checkpoint records the count and is resumed only under it.
+    n_jobs : int, default=None
+        Expert trajectories trained at the same time through joblib (None and 1: one
+        after the other; -1: one per core), under joblib's active backend. Each expert
+        has its own seed drawn before training and the fit's thread count, so the result
+        is the same for every ``n_jobs`` and backend (and a checkpoint resumes under
+        another ``n_jobs``).
 
     Attributes
     ----------
@@ -163,6 +170,7 @@ class HarmonicDistiller(BaseForecastDistiller):
 
     _learning_rates = ("lr", "inner_lr")
     _fingerprint_neutral = {"window_norm": False, "n_matches": 1, "split_channels": False}
+    _run_only_params = BaseForecastDistiller._run_only_params | {"n_jobs"}
 
     def __init__(self, length=384, n_harmonics=48, harmonic_weight=0.1, p=2, backbone="dlinear",
                  window_norm=False, parametrization="fourier", frequency_scale="amplitude",
@@ -170,7 +178,7 @@ class HarmonicDistiller(BaseForecastDistiller):
                  inner_lr=0.1, target="trajectory", expert_span=2, batch_size=64,
                  n_subsequences=32, n_experts=5, expert_epochs=5, n_matches=1,
                  split_channels=False, device="auto", random_state=None, verbose=0,
-                 checkpoint_path=None, checkpoint_every=100, n_threads=None):
+                 checkpoint_path=None, checkpoint_every=100, n_threads=None, n_jobs=None):
         self.length = length
         self.n_harmonics = n_harmonics
         self.harmonic_weight = harmonic_weight
@@ -200,6 +208,7 @@ class HarmonicDistiller(BaseForecastDistiller):
         self.checkpoint_path = checkpoint_path
         self.checkpoint_every = checkpoint_every
         self.n_threads = n_threads
+        self.n_jobs = n_jobs
 
     # -- validation -----------------------------------------------------------------
     def _check_window_params(self):
@@ -233,6 +242,7 @@ class HarmonicDistiller(BaseForecastDistiller):
         check_forecasting_backbones(self.backbone)
         check_bool(self.window_norm, "window_norm")
         check_bool(self.split_channels, "split_channels")
+        check_n_jobs(self.n_jobs)
         return length, seq_len, pred_len
 
     def _check_channel_split(self, n_channels):
