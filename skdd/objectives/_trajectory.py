@@ -264,6 +264,10 @@ class ExpertTrajectories(nn.Module):
         :class:`joblib.Parallel` with ``n_jobs``, under whatever joblib backend is active
         (e.g. ``joblib.parallel_config(backend="dask")``), and the snapshots, and the
         global RNG state after the call, are the same for every ``n_jobs`` and backend.
+        Under an initialised torch.distributed process group the ranks share the experts
+        (rank ``r`` trains experts ``r, r + R, ...``) and exchange the snapshots, so every
+        rank ends with all of them, the same as one process training them all; rank 0
+        alone writes ``progress_path``.
 
         Parameters
         ----------
@@ -296,6 +300,7 @@ class ExpertTrajectories(nn.Module):
             the other in this process, -1 one per core).
         """
         from ..base import _Checkpoint, _get_rng_state, _set_rng_state
+        from ..utils import is_main_process, process_group
         from ..utils._parallel import check_n_jobs
 
         n_experts = int(n_experts)
@@ -326,13 +331,24 @@ class ExpertTrajectories(nn.Module):
         from joblib import Parallel, delayed
 
         threads = torch.get_num_threads()
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_train_expert)(*task, threads=threads) for task in tasks)
+        rank, world = process_group()
+        if world > 1:  # data-parallel fit: each rank trains its share, all ranks get all
+            base = len(runs)
+            mine = [k for k in range(len(tasks)) if (base + k) % world == rank]
+            done = Parallel(n_jobs=n_jobs)(
+                delayed(_train_expert)(*tasks[k], threads=threads) for k in mine)
+            shared = [None] * world
+            torch.distributed.all_gather_object(shared, dict(zip(mine, done)))
+            merged = {k: result for part in shared for k, result in part.items()}
+            results = [merged[k] for k in range(len(tasks))]
+        else:
+            results = Parallel(n_jobs=n_jobs, return_as="generator")(
+                delayed(_train_expert)(*task, threads=threads) for task in tasks)
         first_state = None
         for snaps, state in results:
             runs.append(snaps.to(device))
             first_state = state if first_state is None else first_state
-            if progress is not None and len(runs) < n_experts:
+            if progress is not None and len(runs) < n_experts and is_main_process():
                 progress.save({"runs": torch.stack(runs).cpu(), "seeds": torch.tensor(seeds),
                                "rng": rng_after})
             if resume_inside and len(runs) < n_experts:
