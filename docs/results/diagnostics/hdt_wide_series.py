@@ -93,31 +93,44 @@ def run_one(channels, length, ranks, args):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def plot(path, png):
+def plot(paths, png):
+    """Seconds per iteration and peak memory per rank against the channels (length 384)
+    and against the length (64 channels), one line per (split_channels, ranks)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [r for r in json.load(open(path)) if "error" not in r]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for ranks in sorted({r["ranks"] for r in rows}):
-        for length in sorted({r["length"] for r in rows}):
-            sel = sorted((r for r in rows if r["ranks"] == ranks and r["length"] == length),
-                         key=lambda r: r["channels"])
-            if len(sel) < 2:
-                continue
+    rows = [r for path in paths for r in json.load(open(path))
+            if "error" not in r and "X_syn_sha1" in r]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+
+    def label(r):
+        split = r["params"].get("split_channels", False)
+        return (f"{'split_channels, ' if split else ''}{r['n_matches']} matches, "
+                f"{r['ranks']} rank{'s' if r['ranks'] > 1 else ''}")
+
+    for key in sorted({label(r) for r in rows}):
+        sel = sorted((r for r in rows if label(r) == key and r["length"] == 384
+                      and r["timesteps"] == 2000), key=lambda r: r["channels"])
+        if len(sel) >= 2:
             c = [r["channels"] for r in sel]
-            label = f"M={length}, {ranks} rank{'s' if ranks > 1 else ''}"
-            axes[0].plot(c, [r["step_seconds"] for r in sel], "o-", label=label)
-            axes[1].plot(c, [max(r["peak_rss_mb"]) / 1024 for r in sel], "o-", label=label)
-    for ax, what in zip(axes, ("seconds per iteration", "peak memory per rank (GiB)")):
+            axes[0].plot(c, [r["step_seconds"] for r in sel], "o-", label=key)
+            axes[1].plot(c, [max(r["peak_rss_mb"]) / 1024 for r in sel], "o-", label=key)
+        by_len = sorted((r for r in rows if label(r) == key and r["channels"] == 64),
+                        key=lambda r: r["length"])
+        if len(by_len) >= 2:
+            m = [r["length"] for r in by_len]
+            axes[2].plot(m, [r["step_seconds"] for r in by_len], "o-", label=key + ", time")
+    for ax, (x, y) in zip(axes, [("channels C (length 384)", "seconds per iteration"),
+                                 ("channels C (length 384)", "peak memory per rank (GiB)"),
+                                 ("length M (64 channels)", "seconds per iteration")]):
         ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("channels C")
-        ax.set_ylabel(what)
+        ax.set_yscale("log" if ax is not axes[2] else "linear")
+        ax.set_xlabel(x)
+        ax.set_ylabel(y)
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend(fontsize=8)
+    axes[0].legend(fontsize=7)
     fig.suptitle("HarmonicDistiller on generated series (defaults, one thread per rank)")
     fig.tight_layout()
     fig.savefig(png, dpi=110)
@@ -135,7 +148,7 @@ def main():
     p.add_argument("--experts", type=int, default=1)
     p.add_argument("--params", default="{}", help="more HarmonicDistiller parameters (JSON)")
     p.add_argument("--out", default=None)
-    p.add_argument("--plot", default=None)
+    p.add_argument("--plot", nargs="+", default=None, metavar="JSON")
     p.add_argument("--png", default="hdt_wide_series.png")
     args = p.parse_args()
     if args.plot:
