@@ -261,8 +261,9 @@ class ExpertTrajectories(nn.Module):
         torch's global RNG before any training (one :func:`torch.randint` call), and each
         expert runs inside :func:`skdd.utils.seeded` with its seed and with the caller's
         torch thread count. Experts are therefore independent tasks: they run through
-        :class:`joblib.Parallel` with ``n_jobs``, under whatever joblib backend is active
-        (e.g. ``joblib.parallel_config(backend="dask")``), and the snapshots, and the
+        :class:`joblib.Parallel` with ``n_jobs`` (None and 1 train them here, one after
+        the other), under whatever joblib backend is active (e.g.
+        ``joblib.parallel_config(backend="dask")``), and the snapshots, and the
         global RNG state after the call, are the same for every ``n_jobs`` and backend.
 
         Parameters
@@ -323,11 +324,15 @@ class ExpertTrajectories(nn.Module):
             files = _expert_files(progress.path, index) if resume_inside else None
             tasks.append((make_model, train, seeds[index], str(device), files,
                           f"expert-snapshots:{n_experts}:{index}"))
-        from joblib import Parallel, delayed
-
         threads = torch.get_num_threads()
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_train_expert)(*task, threads=threads) for task in tasks)
+        if n_jobs in (None, 1):  # here, whatever joblib's active backend (inside a Dask
+            # task it is Dask's, which would send each expert out as a task of its own)
+            results = (_train_expert(*task, threads=threads) for task in tasks)
+        else:
+            from joblib import Parallel, delayed
+
+            results = Parallel(n_jobs=n_jobs, return_as="generator")(
+                delayed(_train_expert)(*task, threads=threads) for task in tasks)
         first_state = None
         for snaps, state in results:
             runs.append(snaps.to(device))
