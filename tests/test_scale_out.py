@@ -87,6 +87,14 @@ def test_n_jobs_is_not_part_of_the_checkpoint_fingerprint():
         assert cls(n_jobs=1)._params_fingerprint() == cls(n_jobs=4)._params_fingerprint()
     assert HarmonicDistiller(n_experts=1)._params_fingerprint() != \
         HarmonicDistiller(n_experts=2)._params_fingerprint()
+    from skdd.benchmarks._cache import keep_work_in
+
+    paths = []
+    for n_jobs in (1, 2):  # the benchmark's checkpoint of the run is the same file
+        est = HarmonicDistiller()
+        keep_work_in(est, "cache", ["forecast", "ETTh1", "hdt", "seed0"], {"n_jobs": n_jobs})
+        paths.append(est.checkpoint_path)
+    assert paths[0] == paths[1]
 
 
 # -- benchmark seeds and suites -------------------------------------------------------

@@ -319,8 +319,10 @@ class Unit:
 
 
 def _unit_key(row, dataset):
-    spec = json.dumps({"task": row.task, "dataset": dataset, **row.kwargs}, sort_keys=True,
-                      default=repr)
+    from ._cache import without_run_only
+
+    spec = json.dumps(without_run_only({"task": row.task, "dataset": dataset, **row.kwargs}),
+                      sort_keys=True, default=repr)
     digest = hashlib.sha1(spec.encode()).hexdigest()[:12]
     return f"{row.task}-{dataset}-{row.kwargs['distiller']}-{digest}"
 

@@ -261,8 +261,9 @@ class ExpertTrajectories(nn.Module):
         torch's global RNG before any training (one :func:`torch.randint` call), and each
         expert runs inside :func:`skdd.utils.seeded` with its seed and with the caller's
         torch thread count. Experts are therefore independent tasks: they run through
-        :class:`joblib.Parallel` with ``n_jobs``, under whatever joblib backend is active
-        (e.g. ``joblib.parallel_config(backend="dask")``), and the snapshots, and the
+        :class:`joblib.Parallel` with ``n_jobs`` (None and 1 train them here, one after
+        the other), under whatever joblib backend is active (e.g.
+        ``joblib.parallel_config(backend="dask")``), and the snapshots, and the
         global RNG state after the call, are the same for every ``n_jobs`` and backend.
         Under an initialised torch.distributed process group the ranks share the experts
         (rank ``r`` trains experts ``r, r + R, ...``) and exchange the snapshots, so every
@@ -328,22 +329,26 @@ class ExpertTrajectories(nn.Module):
             files = _expert_files(progress.path, index) if resume_inside else None
             tasks.append((make_model, train, seeds[index], str(device), files,
                           f"expert-snapshots:{n_experts}:{index}"))
-        from joblib import Parallel, delayed
-
         threads = torch.get_num_threads()
+        def train_all(chosen):
+            if n_jobs in (None, 1):  # here, whatever joblib's active backend (inside a Dask
+                # task it is Dask's, which would send each expert out as a task of its own)
+                return (_train_expert(*task, threads=threads) for task in chosen)
+            from joblib import Parallel, delayed
+
+            return Parallel(n_jobs=n_jobs, return_as="generator")(
+                delayed(_train_expert)(*task, threads=threads) for task in chosen)
+
         rank, world = process_group()
         if world > 1:  # data-parallel fit: each rank trains its share, all ranks get all
-            base = len(runs)
-            mine = [k for k in range(len(tasks)) if (base + k) % world == rank]
-            done = Parallel(n_jobs=n_jobs)(
-                delayed(_train_expert)(*tasks[k], threads=threads) for k in mine)
+            mine = [k for k in range(len(tasks)) if (len(runs) + k) % world == rank]
+            done = list(train_all([tasks[k] for k in mine]))
             shared = [None] * world
             torch.distributed.all_gather_object(shared, dict(zip(mine, done)))
             merged = {k: result for part in shared for k, result in part.items()}
             results = [merged[k] for k in range(len(tasks))]
         else:
-            results = Parallel(n_jobs=n_jobs, return_as="generator")(
-                delayed(_train_expert)(*task, threads=threads) for task in tasks)
+            results = train_all(tasks)
         first_state = None
         for snaps, state in results:
             runs.append(snaps.to(device))

@@ -137,8 +137,8 @@ def parallel_imap(fn, tasks, *, n_jobs=None, backend=None, scheduler=None, threa
         The arguments of each call.
     n_jobs : int, optional
         Concurrent tasks (joblib's convention; None and 1 run them one after the other in
-        this process). With ``backend="dask"`` it is the number of workers of the local
-        cluster started (at least 1).
+        this process, whatever joblib's active backend). With ``backend="dask"`` it is
+        the number of workers of the local cluster started (at least 1).
     backend : {None, "loky", "dask"}, default=None
         None uses joblib's active backend (loky unless the caller chose another with
         :func:`joblib.parallel_config`); "dask" runs the tasks on a Dask cluster
@@ -164,6 +164,10 @@ def parallel_imap(fn, tasks, *, n_jobs=None, backend=None, scheduler=None, threa
     if scheduler is not None and backend != "dask":
         raise ValueError(f"scheduler={scheduler!r} (--scheduler) needs backend='dask', got "
                          f"backend={backend!r}.")
+    if n_jobs in (None, 1) and backend != "dask":  # here, whatever the active backend
+        for task in tasks:
+            yield _with_threads(fn, threads, tuple(task))
+        return
     calls = [delayed(_with_threads)(fn, threads, tuple(task)) for task in tasks]
     if not calls:
         return
