@@ -24,9 +24,10 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .utils import (channel_scaling, check_float32_range, check_folder, check_output_path,
-                    check_positive_int, check_verbose, resolve_device, resolve_n_threads,
-                    seeded, torch_threads)
+from .utils import (MatchGradients, channel_scaling, check_float32_range, check_folder,
+                    check_output_path, check_positive_int, check_same_on_ranks, check_verbose,
+                    is_distributed, is_main_process, resolve_device, resolve_n_threads, seeded,
+                    torch_threads)
 
 __all__ = ["BaseDistiller", "BaseForecastDistiller", "LabelledSamplerMixin",
            "observe_optimization", "DIVERGENCE_FACTOR", "check_run_params"]
@@ -313,7 +314,12 @@ class BaseDistiller(BaseEstimator):
         else:
             sched = None
 
+        if is_distributed():
+            check_same_on_ranks(self._params_fingerprint() + data_fingerprint,
+                                "training data or parameters")
         checkpoint = _Checkpoint.from_estimator(self, data_fingerprint) if checkpoint else None
+        if checkpoint is not None and not is_main_process():
+            checkpoint.read_only = True  # rank 0 writes the checkpoint all ranks resume from
         losses = []
         start = 0
         if checkpoint is not None and checkpoint.exists():
@@ -349,7 +355,8 @@ class BaseDistiller(BaseEstimator):
                 "iteration": int(iteration),
             }
 
-        progress = _progress(getattr(self, "verbose", 0), start, max_iter, type(self).__name__)
+        progress = _progress(getattr(self, "verbose", 0) if is_main_process() else 0, start,
+                             max_iter, type(self).__name__)
         pending = []  # detached losses not yet turned into floats (avoids a sync per step)
 
         def flush():
@@ -374,11 +381,15 @@ class BaseDistiller(BaseEstimator):
                 stepped = False
                 opt.zero_grad(set_to_none=True)
                 loss = loss_fn(iteration)
+                sharded = isinstance(loss, MatchGradients)
+                if sharded:  # gradients taken per match: gathered over the ranks
+                    loss = loss.reduce()
                 if not torch.isfinite(loss.detach()):
                     raise divergence_error(
                         self, f"the loss became {float(loss.detach())} at iteration "
                         f"{iteration + 1} of {max_iter}", lr)
-                loss.backward()
+                if not sharded:
+                    loss.backward()
                 opt.step()
                 stepped = True
                 if after_step is not None:
@@ -697,6 +708,7 @@ class _Checkpoint:
         self.path = Path(path)
         self.every = every
         self.fingerprint = fingerprint
+        self.read_only = False  # True: save() does nothing (a data-parallel rank > 0)
         self._last_save = time.perf_counter()
 
     def due(self, step):
@@ -748,6 +760,8 @@ class _Checkpoint:
         return state
 
     def save(self, state):
+        if self.read_only:
+            return
         state = dict(state, fingerprint=self.fingerprint)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")

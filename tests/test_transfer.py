@@ -175,7 +175,7 @@ def test_pool_beats_random_segments_for_two_evaluation_models():
     def distil(backbone):
         return HarmonicDistiller(length=96, backbone=backbone, max_iter=30, n_experts=2,
                                  expert_epochs=3, n_harmonics=16, batch_size=32,
-                                 random_state=0, **win).fit(train).X_syn_
+                                 random_state=1, **win).fit(train).X_syn_
 
     def mse(model, syn):
         net, _ = fit_forecaster(model, syn, recipe=recipe, random_state=0, **win)

@@ -112,6 +112,45 @@ _SEEDS_HELP = "comma-separated seeds; each seed is one run of the distiller and 
 _JSON_HELP = "also write the result to this JSON file"
 
 
+_JOBS_HELP = ("seeds run as this many parallel tasks (joblib; one torch thread each unless "
+              "--threads), with the same JSON as one after the other but for the wall "
+              "times; -1: one per core")
+_BACKEND_HELP = ("where the parallel tasks run: loky (local processes) or dask (a local Dask "
+                 "cluster on 127.0.0.1 with --jobs workers, or the cluster of --scheduler; "
+                 "needs pip install \"skdd[dask]\")")
+_SCHEDULER_HELP = ("address of a running Dask scheduler (e.g. tcp://10.0.0.5:8786) for "
+                   "--backend dask; it must answer within --scheduler-timeout")
+
+
+def _add_parallel_options(task, jobs_help=_JOBS_HELP):
+    """--jobs, --backend and --scheduler of the tasks that run independent units."""
+    task.add_argument("--jobs", type=int, default=None, metavar="N", help=jobs_help)
+    task.add_argument("--backend", choices=["loky", "dask"], default=None,
+                      help=_BACKEND_HELP + " (default: loky)")
+    task.add_argument("--scheduler", default=None, metavar="ADDRESS", help=_SCHEDULER_HELP)
+    task.add_argument("--scheduler-timeout", type=float, default=10.0, metavar="SECONDS",
+                      help="seconds to wait for --scheduler to answer")
+
+
+def _check_parallel_options(parser, args):
+    """Usage errors of --jobs / --scheduler before any work starts."""
+    if args.jobs is not None and args.jobs == 0:
+        parser.error("argument --jobs: must be a nonzero integer (-1: one per core), got 0")
+    if args.scheduler is not None and args.backend != "dask":
+        parser.error("argument --scheduler: needs --backend dask")
+    if not args.scheduler_timeout > 0:
+        parser.error(f"argument --scheduler-timeout: must be > 0, got {args.scheduler_timeout}")
+
+
+def _parallel_errors(parser, call):
+    """``call()``; an unreachable --scheduler or a missing dask ends the command with its
+    message (exit status 1) instead of a traceback."""
+    try:
+        return call()
+    except (ConnectionError, ImportError) as exc:
+        parser.exit(1, f"{parser.prog}: error: {exc}\n")
+
+
 def _forecast_datasets():
     from ..forecasting._protocol import ETT_NAMES
 
@@ -127,7 +166,8 @@ def build_parser():
     from ..forecasting._protocol import ETT_NAMES
     from ._classify import CV_FOLDS
     from ._forecast import EVAL_MODELS
-    from ._registry import CLASSIFY_DISTILLERS, FORECAST_DISTILLERS
+    from ._registry import (CLASSIFY_DISTILLERS, FORECAST_DISTILLERS,
+                            distributed_forecast_distillers)
 
     forecast_distillers = (*FORECAST_DISTILLERS, "full")
     classify_distillers = (*CLASSIFY_DISTILLERS, "full")
@@ -192,6 +232,15 @@ def build_parser():
                         "...), a JSON object")
     f.add_argument("--json", default=None, metavar="PATH", help=_JSON_HELP)
     f.add_argument("--cache-dir", default=None, help=_CACHE_HELP)
+    f.add_argument("--distributed", action="store_true",
+                   help="distil data-parallel under torchrun, one process per rank (gloo on "
+                        "CPU, nccl on CUDA): the distiller's matches per iteration "
+                        "(n_matches, default: the number of ranks) are split across the "
+                        "ranks, every rank ends with the same synthetic series, rank 0 "
+                        "evaluates it and writes the JSON; e.g. torchrun --nproc-per-node 2 "
+                        "-m skdd.benchmarks forecast --distiller hdt --distributed. "
+                        f"Distillers: {_names(distributed_forecast_distillers())}")
+    _add_parallel_options(f)
 
     g = add("recipes", "choose protocol v2's synthetic-data recipes of a dataset on its "
                        "validation split", parents=[common])
@@ -296,12 +345,46 @@ def build_parser():
     c.add_argument("--threads", type=int, default=None, help=_THREADS_HELP)
     c.add_argument("--json", default=None, metavar="PATH", help=_JSON_HELP)
     c.add_argument("--cache-dir", default=None, help=_CACHE_HELP)
+    c.add_argument("--distributed", action="store_true",
+                   help="distil data-parallel under torchrun, one process per rank (gloo on "
+                        "CPU, nccl on CUDA): DM's classes are split across the ranks, every "
+                        "rank ends with the same synthetic set, rank 0 evaluates it and "
+                        "writes the JSON; e.g. torchrun --nproc-per-node 2 -m "
+                        "skdd.benchmarks classify --distiller dm --distributed. Distillers: "
+                        f"{_names(DISTRIBUTED_CLASSIFY_DISTILLERS)} (objective dm)")
     c.add_argument("--soft-labels", nargs="?", const="only", default=None,
                    choices=["only", "both"],
                    help="train on the distiller's teacher soft labels (y_soft_: cfm, sre2l) "
                         "with knowledge distillation at its temperature; 'both' also trains "
                         "a network on the hard labels of the same distillation (default: "
                         "hard labels only; the flag alone means 'only')")
+    _add_parallel_options(c)
+
+    from ._suite import available_suites
+
+    su = add("suite", "run every row x dataset x seed of a suite spec (a JSON file, or a "
+                      f"shipped suite: {_names(available_suites())}) as parallel tasks, "
+                      "resumable through --cache-dir, then write each row's JSON and print "
+                      "the tables", usage="%(prog)s SPEC [options]", parents=[common])
+    su.add_argument("spec", metavar="SPEC",
+                    help="suite spec: a JSON file or the name of a shipped suite "
+                         f"({_names(available_suites())}); its format is in the user "
+                         "guide (docs/guide/scale_out.rst)")
+    su.add_argument("--out", default=".", metavar="DIR",
+                    help="folder the rows' JSON paths are relative to")
+    su.add_argument("--cache-dir", default=None,
+                    help="folder of the units' results, checkpoints, expert trajectories and "
+                         "teachers: a killed suite run again reruns only the missing units "
+                         "(default: OUT/cache)")
+    su.add_argument("--data-home", default=None,
+                    help=_DATA_HOME_HELP.format(what="ett/*.csv(.gz), mnist/*.gz, custom CSVs"))
+    su.add_argument("--device", default="cpu", help=_DEVICE_HELP)
+    su.add_argument("--threads", type=int, default=None,
+                    help="torch CPU threads per unit (default: $SKDD_NUM_THREADS, else 1)")
+    su.add_argument("--dry-run", action="store_true",
+                    help="validate the spec and list the units (done or to run); run nothing")
+    _add_parallel_options(su, jobs_help="units run as this many parallel tasks (joblib); "
+                                        "-1: one per core")
 
     m = add("merge", "join JSON files of one command run for different seeds (e.g. "
                      "one-thread processes in parallel)",
@@ -427,6 +510,8 @@ def main(argv=None):
     verbose = int(progress)
     if args.task == "classify":
         return _classify_main(parser, args, progress)
+    if args.task == "suite":
+        return _suite_main(parser, args, progress)
     if args.task == "theorem1":
         from ._theorem1 import format_theorem1_table, run_theorem1_check
 
@@ -516,16 +601,77 @@ def main(argv=None):
                 get_recipe(model, data_kind(args.distiller), protocol="v2", dataset=splits.name)
         except ValueError as exc:
             parser.task_parsers["forecast"].error(f"argument --protocol: {exc}")
-    result = run_forecast_benchmark(
-        args.dataset, args.distiller, length=args.length, seq_len=args.seq_len,
-        pred_len=args.pred_len, eval_models=args.eval, seeds=args.seeds, params=args.params,
+    _check_parallel_options(parser.task_parsers["forecast"], args)
+    main_rank = True
+    if args.distributed:
+        from ._registry import distributed_forecast_distillers
+
+        main_rank = _start_distributed(parser.task_parsers["forecast"], args,
+                                       distributed_forecast_distillers())
+    kwargs = dict(
+        dataset=args.dataset, distiller=args.distiller, length=args.length, seq_len=args.seq_len,
+        pred_len=args.pred_len, eval_models=args.eval if main_rank else (), params=args.params,
         data_home=args.data_home, device=args.device, eval_split=args.eval_split,
         recipe=args.recipe, splits=splits, n_threads=args.threads, cache_dir=args.cache_dir,
-        log=_log, progress=progress, verbose=verbose,
-        protocol=args.protocol)
-    print(format_forecast_table(result))
-    _write_json(result, args.json)
+        verbose=verbose if main_rank else 0, protocol=args.protocol)
+    try:
+        if args.jobs is not None or args.backend is not None:  # each task loads the splits
+            result = _run_seeds_parallel(parser.task_parsers["forecast"], args,
+                                         run_forecast_benchmark, dict(kwargs, splits=None),
+                                         progress)
+        else:
+            result = run_forecast_benchmark(seeds=args.seeds, log=_log if main_rank else None,
+                                            progress=progress and main_rank, **kwargs)
+    finally:
+        if args.distributed:
+            import torch.distributed
+
+            torch.distributed.destroy_process_group()
+    if main_rank:
+        print(format_forecast_table(result))
+        _write_json(result, args.json)
     return 0
+
+
+def _start_distributed(task_parser, args, supported, n_matches=True):
+    """Join the process group torchrun describes (``--distributed``); True on rank 0.
+
+    ``supported`` names the distillers that split their work across ranks. With
+    ``n_matches``, sets the distiller's ``n_matches`` to the number of ranks unless
+    ``--params`` gives it. On CUDA each rank gets its own device (``cuda:LOCAL_RANK``).
+    """
+    import os
+    from datetime import timedelta
+
+    import torch
+
+    from ..utils import resolve_device
+
+    missing = [k for k in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+               if k not in os.environ]
+    if missing:
+        task_parser.error(
+            f"argument --distributed: no torch.distributed process to join ({', '.join(missing)} "
+            "not set); start the command under torchrun, e.g. torchrun --nproc-per-node 2 "
+            "-m skdd.benchmarks forecast --distiller hdt --distributed")
+    if args.jobs is not None or args.backend is not None:
+        task_parser.error("argument --distributed: runs one distillation over the ranks; "
+                          "--jobs / --backend run independent seeds, use one or the other")
+    if args.distiller not in supported:
+        task_parser.error(
+            f"argument --distributed: distiller {args.distiller!r} does not split its work "
+            f"across ranks; choose one of {', '.join(supported)}")
+    device = resolve_device(args.device)
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+        args.device = str(device)
+    torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo",
+                                         timeout=timedelta(minutes=30))
+    if n_matches:
+        args.params = dict(args.params)
+        args.params.setdefault("n_matches", torch.distributed.get_world_size())
+    return torch.distributed.get_rank() == 0
 
 
 def _log(message):
@@ -553,15 +699,75 @@ def _classify_main(parser, args, progress):
         parser.error("argument --soft-labels: needs a distiller with a teacher (e.g. cfm, "
                      "sre2l), not 'full'")
 
-    result = run_classify_benchmark(
-        args.dataset, args.distiller, ipc=args.ipc, objective=args.objective, seeds=args.seeds,
+    _check_parallel_options(parser, args)
+    main_rank = True
+    if args.distributed:
+        if args.distiller == "fred" and args.objective not in (None, "dm"):
+            parser.error(f"argument --distributed: fred splits its work across ranks with "
+                         f"objective 'dm' only, not {args.objective!r}")
+        main_rank = _start_distributed(parser, args, DISTRIBUTED_CLASSIFY_DISTILLERS,
+                                       n_matches=False)
+    kwargs = dict(
+        dataset=args.dataset, distiller=args.distiller, ipc=args.ipc, objective=args.objective,
         params=args.params, data_home=args.data_home, device=args.device,
         eval_split=args.eval_split, eval_model_kwargs=args.eval_model, recipe=args.recipe,
         n_threads=args.threads,
         soft_labels={None: False, "only": True, "both": "both"}[args.soft_labels],
-        cache_dir=args.cache_dir, log=_log, progress=progress, verbose=int(progress))
-    print(format_classify_table(result))
-    _write_json(result, args.json)
+        cache_dir=args.cache_dir, verbose=int(progress and main_rank))
+    try:
+        if args.jobs is not None or args.backend is not None:
+            result = _run_seeds_parallel(parser, args, run_classify_benchmark, kwargs, progress)
+        else:
+            result = run_classify_benchmark(seeds=args.seeds, log=_log if main_rank else None,
+                                            progress=progress and main_rank, **kwargs)
+    finally:
+        if args.distributed:
+            import torch.distributed
+
+            torch.distributed.destroy_process_group()
+    if main_rank:
+        print(format_classify_table(result))
+        _write_json(result, args.json)
+    return 0
+
+
+#: classification distillers that split their work across ranks (DM's classes)
+DISTRIBUTED_CLASSIFY_DISTILLERS = ("dm", "fred")
+
+
+def _run_seeds_parallel(parser, args, run, kwargs, progress):
+    """The seeds of ``forecast`` / ``classify`` as parallel tasks (--jobs, --backend)."""
+    from ..utils import resolve_n_threads
+    from ._parallel import run_seeds_in_parallel
+
+    kwargs = dict(kwargs, verbose=0)  # no loop bars from the workers
+    return _parallel_errors(parser, lambda: run_seeds_in_parallel(
+        run, args.seeds, kwargs, jobs=args.jobs, backend=args.backend,
+        scheduler=args.scheduler, scheduler_timeout=args.scheduler_timeout,
+        threads=resolve_n_threads(args.threads), log=_log,
+        progress=progress, desc=f"{args.task} {args.dataset} {args.distiller}"))
+
+
+def _suite_main(parser, args, progress):
+    from ._report import cfm_report, classify_report, forecast_report
+    from ._suite import SuiteSpecError, run_suite
+
+    parser = parser.task_parsers["suite"]
+    _check_parallel_options(parser, args)
+    try:
+        written = _parallel_errors(parser, lambda: run_suite(
+            args.spec, out=args.out, cache_dir=args.cache_dir, jobs=args.jobs,
+            backend=args.backend, scheduler=args.scheduler,
+            scheduler_timeout=args.scheduler_timeout, data_home=args.data_home,
+            device=args.device, n_threads=args.threads, dry_run=args.dry_run, log=_log,
+            progress=progress))
+    except SuiteSpecError as exc:
+        parser.error(str(exc))
+    paths = [str(p) for p in written]
+    if paths:
+        for table in (forecast_report(paths), classify_report(paths), cfm_report(paths)):
+            if table.strip():
+                print(table)
     return 0
 
 

@@ -40,7 +40,21 @@ def _cache_folder(cache_dir):
     return folder
 
 
+#: distiller parameters that change how a fit runs, not its result: left out of run names,
+#: so a run resumes under another value
+RUN_ONLY_PARAMS = ("n_jobs",)
+
+
+def without_run_only(params):
+    """``params`` without :data:`RUN_ONLY_PARAMS`, also inside a nested ``"params"``."""
+    out = {k: v for k, v in params.items() if k not in RUN_ONLY_PARAMS}
+    if isinstance(out.get("params"), dict):
+        out["params"] = without_run_only(out["params"])
+    return out
+
+
 def _run_name(parts, params):
+    params = without_run_only(params)
     digest = hashlib.sha1(json.dumps(params, sort_keys=True, default=repr).encode()).hexdigest()
     return "-".join(str(p) for p in parts if p is not None) + f"-{digest[:12]}"
 

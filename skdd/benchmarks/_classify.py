@@ -10,6 +10,7 @@ import numpy as np
 from ._forecast import _pm, _versions
 from ._progress import task_progress, track, with_verbose
 from ._registry import CLASSIFY_DISTILLERS
+from ..utils import is_main_process
 
 #: Evaluation ConvNet settings per dataset (8x8 digits are too small for depth 3).
 _EVAL_MODEL_KWARGS = {"digits": {"depth": 2}}
@@ -171,7 +172,7 @@ def _run_protocol(name, *, ipc, objective, seeds, params, device,
 
     from ..classification import (evaluate_classifier, fit_classifier, get_recipe,
                                   intra_class_similarity)
-    from ..utils import resolve_device
+    from ..utils import resolve_device, torch_threads
     from ._cache import keep_work_in, training_checkpoint
 
     eval_split = split_key
@@ -189,6 +190,8 @@ def _run_protocol(name, *, ipc, objective, seeds, params, device,
     evaluations = {"convnet": soft_labels is True}
     if soft_labels == "both":
         evaluations["convnet_kd"] = True
+    if not is_main_process():  # data-parallel distillation: rank 0 alone evaluates
+        evaluations = {}
     results = {key: {"acc": [], "loss": [], "train_seconds": []} for key in evaluations}
     distill_seconds, n_syn, resumed = [], [], []
     extra = {"n_stored": [], "expert_buffer_bytes": [], "intra_class_similarity": [],
@@ -244,7 +247,8 @@ def _run_protocol(name, *, ipc, objective, seeds, params, device,
                                        device=dev, random_state=seed, n_threads=n_threads,
                                        teacher=teacher if soft else None,
                                        checkpoint_path=progress)
-            scores = evaluate_classifier(net, X_test, y_test)
+            with torch_threads(n_threads, dev):  # the training's count, whatever the process's
+                scores = evaluate_classifier(net, X_test, y_test)
             results[key]["acc"].append(scores["acc"])
             results[key]["loss"].append(scores["loss"])
             results[key]["train_seconds"].append(hist["train_seconds"])

@@ -90,6 +90,9 @@ def run_forecast_benchmark(dataset, distiller, *, length=384, seq_len=96, pred_l
         selection on the validation split.
     splits : ForecastingSplits, optional
         Pre-loaded splits (tests use small generated series).
+    n_threads : int, optional
+        Torch CPU threads of the evaluation models' training and scoring (default:
+        ``SKDD_NUM_THREADS`` or 1), so the scores do not depend on the process's count.
     protocol : {"v1", "v2"}, default="v2"
         Which evaluation recipes (:func:`skdd.forecasting.get_recipe`): v2 per dataset
         and model, chosen on the validation split, with Random under its own recipe; v1
@@ -108,7 +111,7 @@ def run_forecast_benchmark(dataset, distiller, *, length=384, seq_len=96, pred_l
     from dataclasses import replace
 
     from ..forecasting import evaluate_forecaster, fit_forecaster, get_recipe, load_forecasting_splits
-    from ..utils import check_option, resolve_device
+    from ..utils import check_option, resolve_device, torch_threads
 
     name = check_forecast_distiller(distiller)
     check_option(protocol, "protocol", ("v1", "v2"))
@@ -137,7 +140,8 @@ def run_forecast_benchmark(dataset, distiller, *, length=384, seq_len=96, pred_l
                 m, train, seq_len=seq_len, pred_len=pred_len, recipe=recipes[m],
                 val=splits.val if kind == "full" else None, dataset=splits.name,
                 device=dev, random_state=seed, n_threads=n_threads)
-            scores = evaluate_forecaster(model, target, seq_len=seq_len, pred_len=pred_len)
+            with torch_threads(n_threads, dev):  # the training's count, whatever the process's
+                scores = evaluate_forecaster(model, target, seq_len=seq_len, pred_len=pred_len)
             results[m]["mse"].append(scores["mse"])
             results[m]["mae"].append(scores["mae"])
             results[m]["train_seconds"].append(hist["train_seconds"])

@@ -1,15 +1,11 @@
 """Merge benchmark JSON files of the same run made for different seeds.
 
-On a 2-core machine the fastest way to run three seeds is three one-thread processes
-(``--seeds 0``, ``--seeds 1``, ``--seeds 2``); :func:`merge_seed_runs` joins their results
-into the file one ``--seeds 0,1,2`` run would have written:
+Seeds run apart (``--seeds 0`` on one machine, ``--seeds 1`` on another; or the
+single-seed tasks of ``--jobs`` and of ``suite``, which use this merge) are joined by
+:func:`merge_seed_runs` into the file one ``--seeds 0,1,2`` run would have written:
 
 .. code-block:: bash
 
-    for s in 0 1 2; do
-      python -m skdd.benchmarks classify --dataset GunPoint --distiller dm --ipc 5 \\
-          --seeds $s --threads 1 --json s$s.json &
-    done; wait
     python -m skdd.benchmarks merge s0.json s1.json s2.json --json GunPoint_dm_ipc5.json
 """
 from __future__ import annotations
@@ -24,7 +20,7 @@ __all__ = ["PER_SEED_FIELDS", "merge_seed_runs", "merge_seed_files"]
 PER_SEED_FIELDS = {
     "forecast": ("distill_seconds", "resumed", "results"),
     "classify": ("n_synthetic", "n_stored", "expert_buffer_bytes", "intra_class_similarity",
-                 "distill_seconds", "resumed", "results"),
+                 "mean_drift", "distill_seconds", "resumed", "results"),
     "fidelity": ("results", "tau", "tau_fids", "classifier_test_acc", "seconds", "resumed"),
     "theorem1": ("records",),
 }

@@ -52,6 +52,16 @@ register_forecast_distiller("hdt-base", _forecasting_factory(
 register_forecast_distiller("hdt-noharm", _forecasting_factory(
     "HarmonicDistiller", **{**HDT_PAPER, "harmonic_weight": 0.0}))
 
+
+
+def distributed_forecast_distillers():
+    """Names of the forecasting distillers that split their work across the ranks of a
+    torch.distributed process group (their estimators take ``n_matches``)."""
+    return tuple(name for name, factory in FORECAST_DISTILLERS.items()
+                 if "n_matches" in factory(length=384, seq_len=96, pred_len=96, random_state=0,
+                                           device="cpu").get_params(deep=False))
+
+
 CLASSIFY_DISTILLERS = {}
 
 

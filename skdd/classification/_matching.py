@@ -23,7 +23,9 @@ from ..objectives import (
     TrajectoryMatching,
 )
 from ..parametrization import DCTDomain, TimeDomain, WithLearnableStep, fred_n_per_class
-from ..utils import check_option, check_positive_float, check_positive_int, disk_cache, seeded
+from ..utils import (check_option, check_positive_float, check_positive_int, disk_cache,
+                     is_distributed, process_group, seeded, sharded_sum)
+from ..utils._parallel import check_n_jobs
 from ._base import BaseClassDistiller
 from ._protocol import ClassificationRecipe, train_classifier
 
@@ -90,7 +92,8 @@ class _MatchingDistiller(BaseClassDistiller):
 
     #: "time" (the data domain) or "dct" (FreD)
     _parametrization = "time"
-    _run_only_params = BaseClassDistiller._run_only_params | {"expert_cache"}
+    # where experts are kept and how many train at once change nothing they compute
+    _run_only_params = BaseClassDistiller._run_only_params | {"expert_cache", "n_jobs"}
 
     # -- parameters -------------------------------------------------------------------
     def _objective(self):
@@ -110,6 +113,7 @@ class _MatchingDistiller(BaseClassDistiller):
         if self.lr is not None:
             check_positive_float(self.lr, "lr")
         check_option(self.init, "init", ("real", "noise"))
+        check_n_jobs(getattr(self, "n_jobs", None))
         check_option(self.optimizer, "optimizer", ("sgd", "adam"))
         if self._parametrization == "dct":
             check_option(self.mask, "mask", ("class", "shared"))
@@ -205,9 +209,24 @@ class _MatchingDistiller(BaseClassDistiller):
         sampler = _ClassSampler(y, n_classes)
         batch = int(self.batch_real)
 
+        distributed = is_distributed()
+        if distributed and n_classes < process_group()[1]:
+            raise ValueError(f"the {n_classes} classes are fewer than the "
+                             f"{process_group()[1]} ranks of the torch.distributed process "
+                             "group; data-parallel DM gives each rank at least one class.")
+
+        def class_loss(idx, c):  # class c's term, on this rank's share of the classes
+            real_c = idx[y[idx] == c]
+            mine = synthetic.labels == c
+            return matching.loss(real[real_c], y[real_c], synthetic()[mine],
+                                 synthetic.labels[mine], n_classes)
+
         def loss_fn(iteration):
             _reset_parameters(net)
-            idx = sampler.sample_all(batch)
+            idx = sampler.sample_all(batch)  # every rank draws every class's batch
+            if distributed:
+                return sharded_sum(lambda c: class_loss(idx, c), n_classes,
+                                   synthetic.parameters(), device, name="n_classes")
             return matching.loss(real[idx], y[idx], synthetic(), synthetic.labels, n_classes)
 
         return synthetic, loss_fn, ()
@@ -279,7 +298,7 @@ class _MatchingDistiller(BaseClassDistiller):
                                       batch_size=self.expert_batch_size_)
         spec = (data_fingerprint(real.cpu().numpy(), y.cpu().numpy()), self.backbone,
                 self.net_width, self.net_depth_, self.net_norm, self.n_experts, recipe,
-                self.seed_) + thread_tag(self)
+                self.seed_, "expert-seeds") + thread_tag(self)
         template = self._make_net(real.shape[1:], n_classes, device)
 
         def make_model():
@@ -291,8 +310,9 @@ class _MatchingDistiller(BaseClassDistiller):
 
         def build(partial):  # finished experts are kept in ``partial`` as they come
             with seeded((self.seed_ * 7919 + 17) % (2 ** 63), device):
-                return ExpertTrajectories.collect(make_model, train, int(self.n_experts),
-                                                  progress_path=partial).snapshots.cpu()
+                return ExpertTrajectories.collect(
+                    make_model, train, int(self.n_experts), progress_path=partial,
+                    n_jobs=check_n_jobs(self.n_jobs)).snapshots.cpu()
 
         snapshots = disk_cache(self.expert_cache, "experts", spec, build, resumable=True)
         return ExpertTrajectories(template, snapshots.to(device))
@@ -405,7 +425,12 @@ _TM_DOC = """
         (TM) Folder where trained experts are stored and reused by later fits with the
         same data, network, expert settings and seed. Experts finished before an
         interrupted fit are kept there and not trained again; the expert in training
-        continues from its last save (at most every ``skdd.base.CHECKPOINT_SECONDS``)."""
+        continues from its last save (at most every ``skdd.base.CHECKPOINT_SECONDS``).
+    n_jobs : int, optional
+        (TM) Experts trained at the same time through joblib (None and 1: one after the
+        other; -1: one per core), under joblib's active backend. Each expert has its own
+        seed drawn before training and the fit's thread count, so the experts, and the
+        fit, are the same for every ``n_jobs`` and backend."""
 
 _ATTRS_DOC = """
     Attributes
@@ -459,7 +484,7 @@ def _init_dc(self, lr_net, outer_loop, inner_loop):
 
 
 def _init_tm(self, n_experts, expert_epochs, expert_lr, expert_batch_size, syn_steps,
-             expert_span, max_start_epoch, batch_syn, lr_step, expert_cache):
+             expert_span, max_start_epoch, batch_syn, lr_step, expert_cache, n_jobs):
     self.n_experts = n_experts
     self.expert_epochs = expert_epochs
     self.expert_lr = expert_lr
@@ -470,6 +495,7 @@ def _init_tm(self, n_experts, expert_epochs, expert_lr, expert_batch_size, syn_s
     self.batch_syn = batch_syn
     self.lr_step = lr_step
     self.expert_cache = expert_cache
+    self.n_jobs = n_jobs
 
 
 def _fill_doc(cls):
@@ -485,6 +511,13 @@ class DMDistiller(_MatchingDistiller):
     Every iteration a freshly initialised network embeds a real batch of every class
     and the synthetic samples; the loss is the squared distance between class-mean
     embeddings (:class:`skdd.objectives.DistributionMatching`).
+
+    Under an initialised torch.distributed process group (e.g. started by ``torchrun``)
+    the classes are split across the ranks: every rank draws the same network and real
+    batches, embeds only its classes' samples, and the gradients are gathered
+    (:func:`skdd.utils.sharded_sum`), so every rank ends with the same synthetic set,
+    the one a single process computes up to the order of floating-point sums.
+    FreDDistiller with ``objective="dm"`` splits its work the same way.
 
     Parameters
     ----------{common}
@@ -580,12 +613,13 @@ class MTTDistiller(_MatchingDistiller):
                  expert_cache=None,
                  init="real", backbone="convnet", net_width=128, net_depth=None,
                  net_norm="instance", batch_real=256, device="auto", random_state=None,
-                 verbose=0, checkpoint_path=None, checkpoint_every=100, n_threads=None):
+                 verbose=0, checkpoint_path=None, checkpoint_every=100, n_threads=None,
+                 n_jobs=None):
         _init_common(self, ipc, max_iter, lr, optimizer, batch_real, init, backbone,
                      net_width, net_depth, net_norm, device, random_state, verbose,
                      checkpoint_path, checkpoint_every, n_threads)
         _init_tm(self, n_experts, expert_epochs, expert_lr, expert_batch_size, syn_steps,
-                 expert_span, max_start_epoch, batch_syn, lr_step, expert_cache)
+                 expert_span, max_start_epoch, batch_syn, lr_step, expert_cache, n_jobs)
 
     def _objective(self):
         return "tm"
@@ -649,7 +683,7 @@ class FreDDistiller(_MatchingDistiller):
                  lr_step=1e-3, expert_cache=None, init="real", backbone="convnet",
                  net_width=128, net_depth=None, net_norm="instance", device="auto",
                  random_state=None, verbose=0, checkpoint_path=None, checkpoint_every=100,
-                 n_threads=None):
+                 n_threads=None, n_jobs=None):
         _init_common(self, ipc, max_iter, lr, optimizer, batch_real, init, backbone,
                      net_width, net_depth, net_norm, device, random_state, verbose,
                      checkpoint_path, checkpoint_every, n_threads)
@@ -658,7 +692,7 @@ class FreDDistiller(_MatchingDistiller):
         self.mask = mask
         _init_dc(self, lr_net, outer_loop, inner_loop)
         _init_tm(self, n_experts, expert_epochs, expert_lr, expert_batch_size, syn_steps,
-                 expert_span, max_start_epoch, batch_syn, lr_step, expert_cache)
+                 expert_span, max_start_epoch, batch_syn, lr_step, expert_cache, n_jobs)
 
     def _fit(self, data, device):
         super()._fit(data, device)

@@ -13,6 +13,7 @@ import torch
 
 from ..nn import check_forecasting_backbones, make_forecasting_backbone
 from ..objectives import ExpertTrajectories as _ExpertTrajectories, TrajectoryMatching
+from ..utils._parallel import check_n_jobs
 from ._protocol import TrainingRecipe, train_forecaster
 
 
@@ -29,12 +30,14 @@ class ForecastingExpertTrajectories(_ExpertTrajectories):
 
     @classmethod
     def train(cls, backbone, series, *, seq_len, pred_len, n_experts, epochs, lr, batch_size,
-              device, model_kwargs=None, window_norm=False):
+              device, model_kwargs=None, window_norm=False, n_jobs=None):
         """Train ``n_experts`` backbones with plain SGD on the windows of ``series``.
 
         ``window_norm=True`` trains (and later matches through) the backbone wrapped in
         :class:`skdd.nn.WindowNormalized`. Randomness comes from torch's global RNG (call
-        inside :func:`skdd.utils.seeded`).
+        inside :func:`skdd.utils.seeded`): one seed per expert, drawn before training, so
+        ``n_jobs`` (experts trained at the same time through joblib, see
+        :meth:`skdd.objectives.ExpertTrajectories.collect`) does not change the result.
         """
         series = torch.as_tensor(series, dtype=torch.float32, device=device)
         recipe = TrainingRecipe(epochs=epochs, lr=lr, batch_size=batch_size, optimizer="sgd")
@@ -48,7 +51,7 @@ class ForecastingExpertTrajectories(_ExpertTrajectories):
             train_forecaster(model, series, recipe, seq_len=seq_len, pred_len=pred_len,
                              device=device, on_epoch_end=record)
 
-        return cls.collect(make_model, train, n_experts)
+        return cls.collect(make_model, train, n_experts, n_jobs=n_jobs)
 
 
 class ExpertPool:
@@ -56,8 +59,8 @@ class ExpertPool:
 
     Built by :meth:`for_estimator` from the estimator's ``backbone`` (a name or a list of
     names), ``window_norm``, ``seq_len``, ``pred_len``, ``n_experts``, ``expert_epochs``,
-    ``inner_lr`` and ``batch_size``; the buffers are trained one backbone after the other,
-    in the order given. :meth:`draw` picks the backbone of an iteration uniformly at random
+    ``inner_lr``, ``batch_size`` and ``n_jobs`` (experts trained at the same time); the
+    buffers are trained one backbone after the other, in the order given. :meth:`draw` picks the backbone of an iteration uniformly at random
     from torch's global RNG (with one backbone it draws nothing, so a single name gives
     the same fit as before pools existed).
 
@@ -79,7 +82,8 @@ class ExpertPool:
         experts = [ForecastingExpertTrajectories.train(
             name, series, seq_len=est.seq_len, pred_len=est.pred_len, n_experts=est.n_experts,
             epochs=est.expert_epochs, lr=float(est.inner_lr), batch_size=est.batch_size,
-            device=device, window_norm=bool(getattr(est, "window_norm", False)))
+            device=device, window_norm=bool(getattr(est, "window_norm", False)),
+            n_jobs=check_n_jobs(getattr(est, "n_jobs", None)))
             for name in names]
         return cls(names, experts)
 

@@ -9,7 +9,9 @@ from ..nn import check_forecasting_backbones
 from ..objectives import (harmonic_filter, harmonic_loss, mean_amplitude_spectrum, subsequences,
                           top_k_harmonics)
 from ..parametrization import FourierDomain, TimeDomain, WithLearnableStep
-from ..utils import check_bool, check_option, check_positive_float, check_positive_int
+from ..utils import (check_bool, check_option, check_positive_float, check_positive_int,
+                     is_distributed, process_group, sharded_mean)
+from ..utils._parallel import check_n_jobs
 from ._experts import ExpertPool
 from ._windows import sample_window_batches
 
@@ -105,6 +107,22 @@ class HarmonicDistiller(BaseForecastDistiller):
     n_experts : int, default=5
     expert_epochs : int, default=5
         Length of each expert trajectory (epochs over the real training windows).
+    n_matches : int, default=1
+        Independent matches per iteration, their losses averaged: each draws its own
+        subsequences, expert point and batches (steps 1-3). Under an initialised
+        torch.distributed process group (e.g. started by ``torchrun``) the matches are
+        split across the ranks and their gradients gathered (:func:`skdd.utils.sharded_mean`),
+        so every rank ends with the synthetic series a single process computes with the
+        same ``n_matches``, bit for bit; it must then be at least the number of ranks. With ``n_matches > 1`` each match is seeded on its own, so the
+        result differs from ``n_matches=1`` also in one process.
+    split_channels : bool, default=False
+        With ``n_matches > 1``: each iteration partitions the channels at random into
+        ``n_matches`` groups of (nearly) equal size, and match ``j`` works on group ``j``
+        only (its subsequences, harmonics and backbone windows), so the memory and time of
+        a match scale with ``C / n_matches`` and every channel is updated in every
+        iteration. For wide series (thousands of channels), with backbones whose
+        parameters do not depend on the channel count ("dlinear", "itransformer"); the
+        matching then sees channels in groups, as a batch sees windows.
     device : str, default="auto"
     random_state : int, Generator or None, default=None
     verbose : int or bool, default=0
@@ -119,12 +137,21 @@ class HarmonicDistiller(BaseForecastDistiller):
         Torch CPU threads during fit (None: ``SKDD_NUM_THREADS`` or 1; -1: all cores).
         Results can differ in the last bits between thread counts (torch's CPU
         reductions), so a checkpoint records the count and is resumed only under it.
+    n_jobs : int, default=None
+        Expert trajectories trained at the same time through joblib (None and 1: one
+        after the other; -1: one per core), under joblib's active backend. Each expert
+        has its own seed drawn before training and the fit's thread count, so the result
+        is the same for every ``n_jobs`` and backend (and a checkpoint resumes under
+        another ``n_jobs``).
 
     Attributes
     ----------
     X_syn_ : ndarray of shape (length, n_channels)
     loss_curve_ : ndarray of shape (n_iter_,)
         Total loss per iteration.
+    grad_loss_curve_, harmonic_loss_curve_ : ndarray of shape (n_iter_,)
+        The gradient-matching and harmonic parts per iteration, averaged over the
+        matches this process computed (under a process group: this rank's share).
     n_iter_ : int
     device_ : str
     n_features_in_ : int
@@ -142,14 +169,16 @@ class HarmonicDistiller(BaseForecastDistiller):
     """
 
     _learning_rates = ("lr", "inner_lr")
-    _fingerprint_neutral = {"window_norm": False}
+    _fingerprint_neutral = {"window_norm": False, "n_matches": 1, "split_channels": False}
+    _run_only_params = BaseForecastDistiller._run_only_params | {"n_jobs"}
 
     def __init__(self, length=384, n_harmonics=48, harmonic_weight=0.1, p=2, backbone="dlinear",
-                 window_norm=False, parametrization="fourier", frequency_scale="amplitude", seq_len=96, pred_len=96, max_iter=300, lr=1.6,
-                 expert_steps=10, syn_steps=20, inner_lr=0.1, target="trajectory",
-                 expert_span=2, batch_size=64, n_subsequences=32,
-                 n_experts=5, expert_epochs=5, device="auto", random_state=None, verbose=0,
-                 checkpoint_path=None, checkpoint_every=100, n_threads=None):
+                 window_norm=False, parametrization="fourier", frequency_scale="amplitude",
+                 seq_len=96, pred_len=96, max_iter=300, lr=1.6, expert_steps=10, syn_steps=20,
+                 inner_lr=0.1, target="trajectory", expert_span=2, batch_size=64,
+                 n_subsequences=32, n_experts=5, expert_epochs=5, n_matches=1,
+                 split_channels=False, device="auto", random_state=None, verbose=0,
+                 checkpoint_path=None, checkpoint_every=100, n_threads=None, n_jobs=None):
         self.length = length
         self.n_harmonics = n_harmonics
         self.harmonic_weight = harmonic_weight
@@ -171,12 +200,15 @@ class HarmonicDistiller(BaseForecastDistiller):
         self.n_subsequences = n_subsequences
         self.n_experts = n_experts
         self.expert_epochs = expert_epochs
+        self.n_matches = n_matches
+        self.split_channels = split_channels
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
         self.checkpoint_path = checkpoint_path
         self.checkpoint_every = checkpoint_every
         self.n_threads = n_threads
+        self.n_jobs = n_jobs
 
     # -- validation -----------------------------------------------------------------
     def _check_window_params(self):
@@ -195,7 +227,7 @@ class HarmonicDistiller(BaseForecastDistiller):
         check_positive_float(self.lr, "lr")
         check_positive_float(self.inner_lr, "inner_lr")
         for name in ("max_iter", "expert_steps", "syn_steps", "batch_size", "n_subsequences",
-                     "n_experts", "expert_epochs"):
+                     "n_experts", "expert_epochs", "n_matches"):
             check_positive_int(getattr(self, name), name)
         if self.target not in ("harmonic_steps", "trajectory"):
             raise ValueError(f"target={self.target!r} must be 'harmonic_steps' or 'trajectory'.")
@@ -209,11 +241,37 @@ class HarmonicDistiller(BaseForecastDistiller):
         check_option(self.frequency_scale, "frequency_scale", ("uniform", "amplitude"))
         check_forecasting_backbones(self.backbone)
         check_bool(self.window_norm, "window_norm")
+        check_bool(self.split_channels, "split_channels")
+        check_n_jobs(self.n_jobs)
         return length, seq_len, pred_len
+
+    def _check_channel_split(self, n_channels):
+        """``split_channels`` needs a channel group per match and backbones whose
+        parameters do not depend on the number of channels."""
+        from ..nn import make_forecasting_backbone
+
+        if int(self.n_matches) > n_channels:
+            raise ValueError(f"split_channels=True gives each of the n_matches="
+                             f"{self.n_matches} matches its own channels, but the series has "
+                             f"{n_channels}; use n_matches <= {n_channels}.")
+        for name in check_forecasting_backbones(self.backbone):
+            sizes = [sum(p.numel() for p in make_forecasting_backbone(
+                name, self.seq_len, self.pred_len, c).parameters()) for c in (1, 2)]
+            if sizes[0] != sizes[1]:
+                raise ValueError(
+                    f"split_channels=True matches on groups of channels, but backbone "
+                    f"{name!r} has parameters per channel; use a channel-independent "
+                    "backbone (e.g. 'dlinear' or 'itransformer') or split_channels=False.")
 
     # -- the method -----------------------------------------------------------------
     def _fit(self, series, device):
         M, L, H = self.length, self.seq_len, self.pred_len
+        world = process_group()[1]
+        if int(self.n_matches) < world:
+            raise ValueError(
+                f"n_matches={self.n_matches} is smaller than the {world} ranks of the "
+                "torch.distributed process group; every rank needs at least one match: set "
+                f"n_matches to a multiple of {world}.")
         scaled, stats = self._standardize(series)
         real = torch.as_tensor(scaled, device=device)
         n_starts = real.shape[0] - M + 1
@@ -229,6 +287,8 @@ class HarmonicDistiller(BaseForecastDistiller):
         if trajectory:  # learnable student step size, as in trajectory matching
             synthetic = WithLearnableStep(synthetic, float(self.inner_lr), 1e-3)
 
+        if self.split_channels and int(self.n_matches) > 1:
+            self._check_channel_split(real.shape[1])
         pool = ExpertPool.for_estimator(self, real, device)
         self.expert_buffer_bytes_ = int(pool.nbytes)
         n_freq = M // 2 + 1
@@ -239,11 +299,12 @@ class HarmonicDistiller(BaseForecastDistiller):
         def batches(series_h, n_steps):
             return sample_window_batches(series_h, L, H, n_steps, self.batch_size)
 
-        def loss_fn(iteration):
+        def match_loss(j):
             starts = torch.randint(n_starts, (int(self.n_subsequences),), device=device)
-            x_sub = subsequences(real, starts, M)  # (B, M, C)
-            f_x = torch.fft.rfft(x_sub, dim=1, norm="forward")
-            syn = synthetic()
+            group = None if channel_groups is None else channel_groups[j]
+            x_sub = subsequences(real if group is None else real[:, group], starts, M)
+            f_x = torch.fft.rfft(x_sub, dim=1, norm="forward")  # (B, M, C) or its group
+            syn = synthetic() if group is None else synthetic()[:, group]
             f_s = torch.fft.rfft(syn, dim=0, norm="forward").expand_as(f_x)
             if k < n_freq:
                 mask = top_k_harmonics(f_x, k)
@@ -268,9 +329,26 @@ class HarmonicDistiller(BaseForecastDistiller):
                                                self.inner_lr)
                 l_grad = matching.loss(theta, target, batches(s_h, self.syn_steps),
                                        self.inner_lr)
-            grad_parts.append(l_grad.detach())
-            harm_parts.append(l_harm.detach())
+            parts.append((l_grad.detach(), l_harm.detach()))
             return l_grad + lam * l_harm
+
+        n_matches = int(self.n_matches)
+        split = bool(self.split_channels) and n_matches > 1
+        parts = []
+        channel_groups = None
+
+        def loss_fn(iteration):
+            nonlocal channel_groups
+            parts.clear()
+            if split:  # one random partition of the channels per iteration, on every rank
+                channel_groups = torch.randperm(real.shape[1], device=device).chunk(n_matches)
+            if n_matches == 1 and not is_distributed():
+                loss = match_loss(0)
+            else:
+                loss = sharded_mean(match_loss, n_matches, synthetic.parameters(), device)
+            grad_parts.append(torch.stack([g for g, _ in parts]).mean())
+            harm_parts.append(torch.stack([h for _, h in parts]).mean())
+            return loss
 
         self.loss_curve_ = self._optimize(
             synthetic, loss_fn, data_fingerprint=data_fingerprint(series), lr=float(self.lr),

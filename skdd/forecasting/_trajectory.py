@@ -8,6 +8,7 @@ from ..nn import check_forecasting_backbones
 from ..objectives import check_expert_schedule
 from ..parametrization import TimeDomain, WithLearnableStep
 from ..utils import check_bool, check_interval, check_positive_float, check_positive_int
+from ..utils._parallel import check_n_jobs
 from ._experts import ExpertPool
 from ._windows import make_windows, sample_window_batches
 
@@ -51,7 +52,7 @@ class ForecastingMTTDistiller(BaseForecastDistiller):
     batch_size : int, default=64
     n_experts : int, default=5
     expert_epochs : int, default=5
-    device, random_state, verbose, checkpoint_path, checkpoint_every, n_threads
+    device, random_state, verbose, checkpoint_path, checkpoint_every, n_threads, n_jobs
         As in :class:`~skdd.HarmonicDistiller`.
 
     Attributes
@@ -74,12 +75,14 @@ class ForecastingMTTDistiller(BaseForecastDistiller):
 
     _learning_rates = ("lr", "syn_lr", "lr_lr", "inner_lr")
     _fingerprint_neutral = {"window_norm": False}
+    # n_jobs changes how the experts are run, not what they compute
+    _run_only_params = BaseForecastDistiller._run_only_params | {"n_jobs"}
 
     def __init__(self, length=384, backbone="dlinear", window_norm=False, seq_len=96,
                  pred_len=96, max_iter=300, lr=0.03, syn_steps=20, expert_span=2,
                  max_start_epoch=None, syn_lr=0.1, lr_lr=1e-3, inner_lr=0.1, batch_size=64,
                  n_experts=5, expert_epochs=5, device="auto", random_state=None, verbose=0,
-                 checkpoint_path=None, checkpoint_every=100, n_threads=None):
+                 checkpoint_path=None, checkpoint_every=100, n_threads=None, n_jobs=None):
         self.length = length
         self.backbone = backbone
         self.window_norm = window_norm
@@ -102,6 +105,7 @@ class ForecastingMTTDistiller(BaseForecastDistiller):
         self.checkpoint_path = checkpoint_path
         self.checkpoint_every = checkpoint_every
         self.n_threads = n_threads
+        self.n_jobs = n_jobs
 
     def _check_window_params(self):
         out = super()._check_window_params()
@@ -113,6 +117,7 @@ class ForecastingMTTDistiller(BaseForecastDistiller):
         check_expert_schedule(self.expert_epochs, self.expert_span, self.max_start_epoch)
         check_forecasting_backbones(self.backbone)
         check_bool(self.window_norm, "window_norm")
+        check_n_jobs(self.n_jobs)
         return out
 
     def _after_step_hook(self, synthetic, pool):
@@ -182,7 +187,7 @@ class CondTSFDistiller(ForecastingMTTDistiller):
                  max_start_epoch=None, syn_lr=0.1, lr_lr=1e-3, inner_lr=0.1, batch_size=64,
                  n_experts=5, expert_epochs=5, cond_every=10, cond_weight=0.1, device="auto",
                  random_state=None, verbose=0, checkpoint_path=None, checkpoint_every=100,
-                 n_threads=None):
+                 n_threads=None, n_jobs=None):
         super().__init__(length=length, backbone=backbone, window_norm=window_norm,
                          seq_len=seq_len, pred_len=pred_len,
                          max_iter=max_iter, lr=lr, syn_steps=syn_steps, expert_span=expert_span,
@@ -190,7 +195,8 @@ class CondTSFDistiller(ForecastingMTTDistiller):
                          inner_lr=inner_lr, batch_size=batch_size, n_experts=n_experts,
                          expert_epochs=expert_epochs, device=device, random_state=random_state,
                          verbose=verbose, checkpoint_path=checkpoint_path,
-                         checkpoint_every=checkpoint_every, n_threads=n_threads)
+                         checkpoint_every=checkpoint_every, n_threads=n_threads,
+                         n_jobs=n_jobs)
         self.cond_every = cond_every
         self.cond_weight = cond_weight
 

@@ -169,6 +169,53 @@ def _remove_files(*paths):
         Path(path).unlink(missing_ok=True)
 
 
+def _train_expert(make_model, train, seed, device, files, tag, *, threads):
+    """One expert of :meth:`ExpertTrajectories.collect`: ``make_model()`` and ``train``
+    inside :func:`skdd.utils.seeded` with ``seed`` and ``threads`` torch threads.
+
+    ``files`` (the expert's training state and snapshots so far, see
+    :func:`_expert_files`) makes it resumable inside its training. Returns the stacked
+    snapshots (on the CPU) and the trained model's ``state_dict`` (on the CPU).
+    """
+    from ..base import _Checkpoint
+    from ..utils import seeded
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(threads))
+    try:
+        with seeded(int(seed), device):
+            model = make_model()
+            snaps, kept = [], None
+            if files is not None:
+                train_path, snaps_path = files
+                kept = _Checkpoint(snaps_path, None, tag)
+                if kept.exists() and Path(train_path).exists():
+                    snaps.extend(kept.load()["snapshots"].to(device))
+                else:  # neither, or a training state without its snapshots: start over
+                    _remove_files(train_path, snaps_path)
+
+            def record(epoch, m):
+                if epoch > len(snaps):
+                    raise RuntimeError(f"record() got epoch {epoch} but only {len(snaps)} "
+                                       "snapshots precede it.")
+                del snaps[epoch:]  # a resumed training repeats epochs after its last save
+                snaps.append(torch.cat([p.detach().flatten()
+                                        for p in parameters_of(m).values()]))
+                if kept is not None:  # before train() saves the state of this epoch
+                    kept.save({"snapshots": torch.stack(snaps).cpu()})
+
+            if files is not None:
+                train(model, record, checkpoint_path=files[0])
+            else:
+                train(model, record)
+    finally:
+        torch.set_num_threads(before)
+    if not snaps:
+        raise ValueError("train() recorded no snapshot; it must call record(epoch, model).")
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    return torch.stack(snaps).cpu(), state
+
+
 class ExpertTrajectories(nn.Module):
     """Flat snapshots of expert training runs, with the template model to unflatten them.
 
@@ -207,8 +254,21 @@ class ExpertTrajectories(nn.Module):
                         if p.requires_grad]
 
     @classmethod
-    def collect(cls, make_model, train, n_experts, progress_path=None):
+    def collect(cls, make_model, train, n_experts, progress_path=None, n_jobs=None):
         """Train ``n_experts`` models and keep their parameters after every epoch.
+
+        Every expert trains from its own seed: the ``n_experts`` seeds are drawn from
+        torch's global RNG before any training (one :func:`torch.randint` call), and each
+        expert runs inside :func:`skdd.utils.seeded` with its seed and with the caller's
+        torch thread count. Experts are therefore independent tasks: they run through
+        :class:`joblib.Parallel` with ``n_jobs`` (None and 1 train them here, one after
+        the other), under whatever joblib backend is active (e.g.
+        ``joblib.parallel_config(backend="dask")``), and the snapshots, and the
+        global RNG state after the call, are the same for every ``n_jobs`` and backend.
+        Under an initialised torch.distributed process group the ranks share the experts
+        (rank ``r`` trains experts ``r, r + R, ...``) and exchange the snapshots, so every
+        rank ends with all of them, the same as one process training them all; rank 0
+        alone writes ``progress_path``.
 
         Parameters
         ----------
@@ -222,70 +282,88 @@ class ExpertTrajectories(nn.Module):
             set, it receives a path per expert where it keeps its own training state, so
             an expert interrupted mid-training resumes from its last save instead of
             starting over; a resumed ``train`` calls ``record`` only for the epochs it
-            runs (the earlier snapshots are kept beside the progress file).
+            runs (the earlier snapshots are kept beside the progress file). With
+            ``n_jobs`` other than None or 1, ``make_model`` and ``train`` are pickled
+            (cloudpickle: closures are fine) and run in worker processes.
         n_experts : int
         progress_path : str or path-like, optional
-            After each expert, save the finished trajectories and torch's RNG state there;
-            when the file exists, collection continues after its last finished expert and
-            ends with the same snapshots as an uninterrupted run (the caller removes the
-            file once the result is stored, see :func:`skdd.utils.disk_cache`). The
-            unfinished expert's files (``<stem>.expert<i>.pt`` and
-            ``<stem>.expert<i>-snapshots.pt`` beside it) are removed once the expert is
-            finished, the last expert's with the progress file by the caller.
+            Each time the next expert in order is finished, save the finished
+            trajectories and the experts' seeds there; when the file exists, collection
+            continues with the experts not yet saved and ends with the same snapshots
+            as an uninterrupted run (the caller removes the file once the result is
+            stored, see :func:`skdd.utils.disk_cache`). The unfinished experts' files
+            (``<stem>.expert<i>.pt`` and ``<stem>.expert<i>-snapshots.pt`` beside it)
+            are removed once their expert is saved, the last expert's with the progress
+            file by the caller. Parallel experts write these files from their workers,
+            so with a cluster backend they need a folder every worker sees.
+        n_jobs : int, optional
+            Experts trained at the same time (joblib's convention: None and 1 one after
+            the other in this process, -1 one per core).
         """
         from ..base import _Checkpoint, _get_rng_state, _set_rng_state
+        from ..utils import is_main_process, process_group
+        from ..utils._parallel import check_n_jobs
 
         n_experts = int(n_experts)
         if n_experts < 1:
             raise ValueError("n_experts must be at least 1.")
+        n_jobs = check_n_jobs(n_jobs)
         progress = None if progress_path is None else _Checkpoint(
-            os.fspath(progress_path), None, f"experts:{n_experts}")
-        runs, template = [], None
+            os.fspath(progress_path), None, f"experts:{n_experts}:seeded")
         if progress is not None and progress.exists():
             state = progress.load()
-            runs = list(state["runs"])
-            with torch.random.fork_rng(devices=[]):  # a layout template, drawing nothing
-                template = make_model()
-            _set_rng_state(state["rng"])
+            runs, seeds = list(state["runs"]), [int(s) for s in state["seeds"]]
+            _set_rng_state(state["rng"])  # as after drawing the seeds
+        else:
+            runs = []
+            seeds = [int(s) for s in torch.randint(2 ** 62, (n_experts,))]
+        rng_after = _get_rng_state()
+        with torch.random.fork_rng(devices=[]):  # a layout template, drawing nothing
+            template = make_model()
+        device = next((p.device for p in template.parameters()), torch.device("cpu"))
         resume_inside = progress is not None and _takes_keyword(train, "checkpoint_path")
-        if resume_inside and runs:  # the last finished expert's files, if a stop left them
+        if resume_inside and runs:  # the last saved expert's files, if a stop left them
             _remove_files(*_expert_files(progress.path, len(runs) - 1))
+        tasks = []
         for index in range(len(runs), n_experts):
-            model = make_model()
-            template = model if template is None else template
-            snaps, kept = [], None
-            if resume_inside:
-                train_path, snaps_path = _expert_files(progress.path, index)
-                kept = _Checkpoint(snaps_path, None, f"expert-snapshots:{n_experts}:{index}")
-                if kept.exists() and train_path.exists():
-                    device = next((p.device for p in model.parameters()), "cpu")
-                    snaps.extend(kept.load()["snapshots"].to(device))
-                else:  # neither, or a training state without its snapshots: start over
-                    _remove_files(train_path, snaps_path)
+            files = _expert_files(progress.path, index) if resume_inside else None
+            tasks.append((make_model, train, seeds[index], str(device), files,
+                          f"expert-snapshots:{n_experts}:{index}"))
+        threads = torch.get_num_threads()
+        def train_all(chosen):
+            if n_jobs in (None, 1):  # here, whatever joblib's active backend (inside a Dask
+                # task it is Dask's, which would send each expert out as a task of its own)
+                return (_train_expert(*task, threads=threads) for task in chosen)
+            from joblib import Parallel, delayed
 
-            def record(epoch, m, snaps=snaps, kept=kept):
-                if epoch > len(snaps):
-                    raise RuntimeError(f"record() got epoch {epoch} but only {len(snaps)} "
-                                       "snapshots precede it.")
-                del snaps[epoch:]  # a resumed training repeats epochs after its last save
-                snaps.append(torch.cat([p.detach().flatten()
-                                        for p in parameters_of(m).values()]))
-                if kept is not None:  # before train() saves the state of this epoch
-                    kept.save({"snapshots": torch.stack(snaps).cpu()})
+            return Parallel(n_jobs=n_jobs, return_as="generator")(
+                delayed(_train_expert)(*task, threads=threads) for task in chosen)
 
-            if resume_inside:
-                train(model, record, checkpoint_path=train_path)
-            else:
-                train(model, record)
-            if not snaps:
-                raise ValueError("train() recorded no snapshot; it must call record(epoch, model).")
-            runs.append(torch.stack(snaps))
-            if progress is not None and len(runs) < n_experts:
-                progress.save({"runs": torch.stack(runs).cpu(), "rng": _get_rng_state()})
+        rank, world = process_group()
+        if world > 1:  # data-parallel fit: each rank trains its share, all ranks get all
+            mine = [k for k in range(len(tasks)) if (len(runs) + k) % world == rank]
+            done = list(train_all([tasks[k] for k in mine]))
+            shared = [None] * world
+            torch.distributed.all_gather_object(shared, dict(zip(mine, done)))
+            merged = {k: result for part in shared for k, result in part.items()}
+            results = [merged[k] for k in range(len(tasks))]
+        else:
+            results = train_all(tasks)
+        first_state = None
+        for snaps, state in results:
+            runs.append(snaps.to(device))
+            first_state = state if first_state is None else first_state
+            if progress is not None and len(runs) < n_experts and is_main_process():
+                progress.save({"runs": torch.stack(runs).cpu(), "seeds": torch.tensor(seeds),
+                               "rng": rng_after})
             if resume_inside and len(runs) < n_experts:
-                _remove_files(train_path, snaps_path)
+                _remove_files(*_expert_files(progress.path, len(runs) - 1))
+        if first_state is not None and len(tasks) == n_experts:
+            # the first expert's trained model (its buffers too) is the template
+            template.load_state_dict(first_state)
+        _set_rng_state(rng_after)
         template.train()
-        return cls(template, torch.stack([r.to(runs[-1].device) for r in runs]))
+        return cls(template, torch.stack([r.to(device) for r in runs]))
 
     @property
     def n_experts(self):

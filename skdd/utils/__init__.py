@@ -4,6 +4,9 @@ from ._torch import (resolve_device, resolve_n_threads, seeded, torch_threads, d
 from ._validation import (check_series, check_positive_int, check_positive_float, check_interval,
                           check_option, check_bool, select_recipe, check_verbose, check_float32_range,
                           channel_scaling, check_folder, check_output_path, CONSTANT_TOLERANCE)
+from ._distributed import (process_group, is_distributed, is_main_process, sharded_mean,
+                           sharded_sum,
+                           MatchGradients, check_same_on_ranks)
 
 __all__ = [
     "resolve_device",
@@ -27,4 +30,11 @@ __all__ = [
     "CONSTANT_TOLERANCE",
     "check_folder",
     "check_output_path",
+    "process_group",
+    "is_distributed",
+    "is_main_process",
+    "sharded_mean",
+    "sharded_sum",
+    "MatchGradients",
+    "check_same_on_ranks",
 ]
