@@ -200,9 +200,14 @@ def test_a_bad_spec_fails_before_anything_runs(tmp_path, capsys, change, field):
 
 
 @pytest.mark.parametrize("argv", [["--jobs", "0"], ["--scheduler", "tcp://127.0.0.1:1"]])
-def test_bad_parallel_options_are_usage_errors(tmp_path, capsys, argv):
+@pytest.mark.parametrize("task", ["suite", "forecast", "classify", "fidelity"])
+def test_bad_parallel_options_are_usage_errors(tmp_path, capsys, argv, task):
+    first = {"suite": ["suite", "smoke", "--out", str(tmp_path)],
+             "forecast": ["forecast", "--dataset", "seasonal", "--protocol", "v1"],
+             "classify": ["classify", "--dataset", "digits"],
+             "fidelity": ["fidelity", "--dataset", "GunPoint"]}[task]
     with pytest.raises(SystemExit) as exc:
-        main(["suite", "smoke", "--out", str(tmp_path), *argv])
+        main([*first, *argv])
     assert exc.value.code == 2 and argv[0] in capsys.readouterr().err
 
 

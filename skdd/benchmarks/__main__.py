@@ -421,6 +421,7 @@ def build_parser():
     p.add_argument("--device", default="auto", help=_DEVICE_HELP)
     p.add_argument("--threads", type=int, default=None, help=_THREADS_HELP)
     p.add_argument("--json", default=None, metavar="PATH", help=_JSON_HELP)
+    _add_parallel_options(p)
     p.add_argument("--cache-dir", default=None,
                    help="folder for the generator's and the mapper's checkpoints: the same "
                         "command resumes an interrupted run and reuses finished stages")
@@ -557,8 +558,10 @@ def main(argv=None):
     if args.task == "fidelity":
         from ._fidelity import fidelity_main
 
-        _write_json(fidelity_main(args, log=_log, progress=progress, verbose=verbose),
-                    args.json)
+        task_parser = parser.task_parsers["fidelity"]
+        _check_parallel_options(task_parser, args)
+        _write_json(_parallel_errors(task_parser, lambda: fidelity_main(
+            args, log=_log, progress=progress, verbose=verbose)), args.json)
         return 0
     if args.task == "report":
         from ._report import cfm_report, classify_report, forecast_report, recipes_report
@@ -614,19 +617,8 @@ def main(argv=None):
         data_home=args.data_home, device=args.device, eval_split=args.eval_split,
         recipe=args.recipe, splits=splits, n_threads=args.threads, cache_dir=args.cache_dir,
         verbose=verbose if main_rank else 0, protocol=args.protocol)
-    try:
-        if args.jobs is not None or args.backend is not None:  # each task loads the splits
-            result = _run_seeds_parallel(parser.task_parsers["forecast"], args,
-                                         run_forecast_benchmark, dict(kwargs, splits=None),
-                                         progress)
-        else:
-            result = run_forecast_benchmark(seeds=args.seeds, log=_log if main_rank else None,
-                                            progress=progress and main_rank, **kwargs)
-    finally:
-        if args.distributed:
-            import torch.distributed
-
-            torch.distributed.destroy_process_group()
+    result = _run_seeds(parser.task_parsers["forecast"], args, run_forecast_benchmark, kwargs,
+                        progress, main_rank, in_tasks={"splits": None})  # tasks load them
     if main_rank:
         print(format_forecast_table(result))
         _write_json(result, args.json)
@@ -714,17 +706,7 @@ def _classify_main(parser, args, progress):
         n_threads=args.threads,
         soft_labels={None: False, "only": True, "both": "both"}[args.soft_labels],
         cache_dir=args.cache_dir, verbose=int(progress and main_rank))
-    try:
-        if args.jobs is not None or args.backend is not None:
-            result = _run_seeds_parallel(parser, args, run_classify_benchmark, kwargs, progress)
-        else:
-            result = run_classify_benchmark(seeds=args.seeds, log=_log if main_rank else None,
-                                            progress=progress and main_rank, **kwargs)
-    finally:
-        if args.distributed:
-            import torch.distributed
-
-            torch.distributed.destroy_process_group()
+    result = _run_seeds(parser, args, run_classify_benchmark, kwargs, progress, main_rank)
     if main_rank:
         print(format_classify_table(result))
         _write_json(result, args.json)
@@ -733,6 +715,23 @@ def _classify_main(parser, args, progress):
 
 #: classification distillers that split their work across ranks (DM's classes)
 DISTRIBUTED_CLASSIFY_DISTILLERS = ("dm", "fred")
+
+
+def _run_seeds(parser, args, run, kwargs, progress, main_rank, in_tasks=None):
+    """``run`` over ``--seeds``: as parallel tasks with --jobs / --backend (``in_tasks``
+    replaces arguments there), else here (logging on the main rank only); leaves the
+    process group of --distributed at the end."""
+    try:
+        if args.jobs is not None or args.backend is not None:
+            return _run_seeds_parallel(parser, args, run, dict(kwargs, **(in_tasks or {})),
+                                       progress)
+        return run(seeds=args.seeds, log=_log if main_rank else None,
+                   progress=progress and main_rank, **kwargs)
+    finally:
+        if args.distributed:
+            import torch.distributed
+
+            torch.distributed.destroy_process_group()
 
 
 def _run_seeds_parallel(parser, args, run, kwargs, progress):

@@ -288,12 +288,24 @@ def format_fidelity_table(result):
 
 def fidelity_main(args, log=print, progress=None, verbose=0):
     """Run the ``fidelity`` subcommand from parsed arguments; print and return the result."""
-    result = run_fidelity_benchmark(
-        args.dataset, seeds=args.seeds, preset=args.preset, n_draws=args.draws,
-        params=args.params, mapper_params=args.mapper_params, num_features=args.num_features,
-        distillers=args.distillers, ipc=args.ipc, device=args.device, n_threads=args.threads,
-        data_home=args.data_home, cache_dir=args.cache_dir, log=log, progress=progress,
-        verbose=verbose)
+    kwargs = dict(dataset=args.dataset, preset=args.preset, n_draws=args.draws,
+                  params=args.params, mapper_params=args.mapper_params,
+                  num_features=args.num_features, distillers=args.distillers, ipc=args.ipc,
+                  device=args.device, n_threads=args.threads, data_home=args.data_home,
+                  cache_dir=args.cache_dir)
+    if getattr(args, "jobs", None) is not None or getattr(args, "backend", None) is not None:
+        from ..utils import resolve_n_threads
+        from ._parallel import run_seeds_in_parallel
+
+        result = run_seeds_in_parallel(
+            run_fidelity_benchmark, args.seeds, dict(kwargs, verbose=0), jobs=args.jobs,
+            backend=args.backend, scheduler=args.scheduler,
+            scheduler_timeout=args.scheduler_timeout,
+            threads=resolve_n_threads(args.threads), log=log, progress=progress,
+            desc=f"fidelity {args.dataset}")
+    else:
+        result = run_fidelity_benchmark(seeds=args.seeds, log=log, progress=progress,
+                                        verbose=verbose, **kwargs)
     print(format_fidelity_table(result))
     return result
 

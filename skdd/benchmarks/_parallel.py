@@ -1,4 +1,4 @@
-"""Seeds of ``forecast`` and ``classify`` as parallel joblib tasks (``--jobs``).
+"""Seeds of ``forecast``, ``classify`` and ``fidelity`` as parallel joblib tasks (``--jobs``).
 
 Each seed is one task: the task's runner called with that seed alone, its log lines
 collected and printed here in seed order, and the single-seed results joined with
