@@ -463,6 +463,9 @@ def test_help_follows_the_registry(capsys):
     (["fidelity", "--dataset", "mnist10k"], "argument --dataset: invalid choice: 'mnist10k'"),
     (["fidelity", "--distillers", "random,kd"], "argument --distillers: invalid choice: 'kd'"),
     (["report", "--model", "lstm", "x.json"], "argument --model: invalid choice: 'lstm'"),
+    (["tune-forecast", "--model", "lstm"], "argument --model: invalid choice: 'lstm'"),
+    (["tune-forecast", "--baselines", "random,kd"], "argument --baselines: invalid choice: 'kd'"),
+    (["tune-forecast", "--dataset", "nope"], "argument --dataset"),
 ])
 def test_an_unknown_name_is_a_usage_error(argv, message, capsys):
     with pytest.raises(SystemExit) as exc:

@@ -418,3 +418,42 @@ def test_tune_benchmark_reports_the_four_figures():
     assert dist["train_rows"] == 7 * 2 * 20
     assert {"regret_pct", "seconds", "test_accuracy"} <= set(out["halving"])
     assert "logreg" in format_tune_table(result)
+
+
+def test_forecast_tune_ranks_settings_on_a_distilled_series(monkeypatch):
+    import skdd.forecasting as forecasting
+    from skdd.benchmarks._demo import default_splits
+    from skdd.benchmarks._tune_forecast import (FORECAST_GRIDS, format_forecast_tune_table,
+                                                forecast_candidates, run_forecast_tune)
+
+    assert all(len(forecast_candidates(m)) >= 24 for m in FORECAST_GRIDS)
+    cands = [{"recipe": {"lr": lr, "epochs": 2}, "model": {"moving_avg": k}}
+             for lr in (1e-3, 1e-2) for k in (5, 13)]
+    fits = []
+    real_fit = forecasting.fit_forecaster
+    monkeypatch.setattr(forecasting, "fit_forecaster",
+                        lambda name, train, **kw: fits.append(len(train)) or real_fit(
+                            name, train, **kw))
+    splits = default_splits(24)
+    result = run_forecast_tune("seasonal", "random", baselines=(), seeds=[0], length=96,
+                               seq_len=24, pred_len=12, splits=splits, candidates=cands,
+                               log=None)
+    run = result["runs"][0]["methods"]
+    # every candidate once on the full train split (its refit) and once on the segment
+    assert sorted(fits) == [96] * 4 + [len(splits.train)] * 4
+    full, dist = run["full"], run["random"]
+    assert len(full["val_mse"]) == len(dist["val_mse"]) == 4
+    assert full["best"] == int(np.argmin(full["val_mse"]))
+    assert dist["test_mse_of_choice"] == full["test_mse"][dist["best"]]
+    assert dist["regret_pct"] == pytest.approx(
+        100 * (dist["test_mse_of_choice"] / full["test_mse_of_choice"] - 1))
+    assert -1 <= dist["spearman"] <= 1 and dist["top5_overlap"] in (0.25, 0.5, 0.75, 1.0)
+    assert "random" in format_forecast_tune_table(result)
+    with pytest.raises(ValueError, match="no tuning grid"):
+        forecast_candidates("lstm")
+    with pytest.raises(ValueError, match="at least two candidates"):
+        run_forecast_tune("seasonal", "random", splits=splits, candidates=cands[:1], seq_len=24,
+                          pred_len=12, log=None)
+    with pytest.raises(ValueError, match="unknown distiller"):
+        run_forecast_tune("seasonal", "nope", splits=splits, candidates=cands, seq_len=24,
+                          pred_len=12, log=None)

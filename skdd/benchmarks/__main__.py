@@ -474,6 +474,35 @@ def build_parser():
     u.add_argument("--data-home", default=None,
                    help=_DATA_HOME_HELP.format(what="mnist/*.gz"))
     u.add_argument("--json", default=None, metavar="PATH", help=_JSON_HELP)
+
+    from ._tune_forecast import FORECAST_GRIDS
+
+    v = add("tune-forecast", "rank a forecasting model's settings by validation MSE when "
+                             "trained on a distilled series and on the full train split "
+                             "(Spearman, top-1 regret, top-5 overlap, time)", parents=[common])
+    v.add_argument("--dataset", default="ETTh1",
+                   help=f"{_names(forecast_datasets)}, or the name of a custom CSV in the data "
+                        "home, or a path to one")
+    v.add_argument("--distiller", type=_choice(FORECAST_DISTILLERS), default="hdt",
+                   help=f"forecasting distiller: {_names(FORECAST_DISTILLERS)}")
+    v.add_argument("--model", type=_choice(FORECAST_GRIDS), default="dlinear",
+                   help=f"the model whose settings are searched: {_names(FORECAST_GRIDS)} "
+                        "(grids in skdd.benchmarks._tune_forecast.FORECAST_GRIDS)")
+    v.add_argument("--baselines", type=_choice_list(FORECAST_DISTILLERS, allow_empty=True),
+                   default="random", metavar="NAMES",
+                   help="comma-separated baseline distillers (e.g. 'random': a random segment "
+                        "of the same length)")
+    v.add_argument("--length", type=int, default=384, metavar="M",
+                   help="length M of the synthetic series")
+    v.add_argument("--seeds", type=_int_list, default="0,1,2", help=_SEEDS_HELP)
+    v.add_argument("--params", type=_json_object, default="{}", metavar="JSON",
+                   help="extra parameters of --distiller, a JSON object")
+    v.add_argument("--data-home", default=None,
+                   help=_DATA_HOME_HELP.format(what="ett/*.csv(.gz), custom CSVs"))
+    v.add_argument("--device", default="auto", help=_DEVICE_HELP)
+    v.add_argument("--threads", type=int, default=None, help=_THREADS_HELP)
+    v.add_argument("--json", default=None, metavar="PATH", help=_JSON_HELP)
+    v.add_argument("--cache-dir", default=None, help=_CACHE_HELP)
     return parser
 
 
@@ -548,6 +577,18 @@ def main(argv=None):
                            seq_len=args.seq_len, pred_len=args.pred_len,
                            n_threads=args.threads)
         print(format_speed(result))
+        _write_json(result, args.json)
+        return 0
+    if args.task == "tune-forecast":
+        from ._tune_forecast import format_forecast_tune_table, run_forecast_tune
+
+        splits = _load_forecast_splits(parser, args, seq_len=96)
+        result = run_forecast_tune(
+            args.dataset, args.distiller, model=args.model, seeds=args.seeds,
+            baselines=args.baselines, length=args.length, params=args.params,
+            device=args.device, n_threads=args.threads, data_home=args.data_home,
+            cache_dir=args.cache_dir, splits=splits, log=_log)
+        print(format_forecast_tune_table(result))
         _write_json(result, args.json)
         return 0
     if args.task == "tune":

@@ -1,0 +1,149 @@
+"""The ``tune-forecast`` task: rank forecasting settings on a distilled series against the
+full train split.
+
+Per seed, every setting of a grid over an evaluation model's training recipe and
+architecture (for DLinear: learning rate × epochs × moving-average kernel, 24 settings)
+is trained
+
+- on the full train split (``full``: the reference search), and
+- on the train split distilled once to a length-M series by the distiller (e.g. ``hdt``),
+  and on a random segment of the same length (``random``, the cheap baseline),
+
+and scored by its MSE on the real validation split. Each search's choice (lowest
+validation MSE) is then refit on the full train split and scored on the test split: the
+full-data fit of every setting is that refit, so it is trained once. Reported per method:
+Spearman's rank correlation between the method's validation MSEs and the full search's,
+top-1 regret (test MSE of the method's choice over that of the full search's choice,
+minus one, in %), top-5 overlap (shared settings among the five best, over 5), and the
+wall time of the whole search: the distillation, the candidate fits and the refit of the
+choice against the full search's candidate fits.
+
+Every candidate trains with the same recipe family (Adam, batch 32, constant learning
+rate, no early stopping), so a setting means the same thing on either data.
+"""
+from __future__ import annotations
+
+import itertools
+import platform
+import time
+
+import numpy as np
+
+from ._forecast import _pm, _versions, distil_series
+from ._tune import rank_metrics
+
+#: model -> (recipe grid, architecture grid): the candidates are their product
+FORECAST_GRIDS = {
+    "dlinear": ({"lr": [1e-4, 3e-4, 1e-3, 3e-3], "epochs": [5, 10, 20]},
+                {"moving_avg": [13, 25]}),
+    "itransformer": ({"lr": [1e-4, 3e-4, 1e-3], "epochs": [5, 10]},
+                     {"d_model": [64, 256], "dropout": [0.0, 0.1]}),
+}
+
+
+def forecast_candidates(model):
+    """The settings of ``model``'s grid: a list of ``{"recipe": {...}, "model": {...}}``."""
+    if model not in FORECAST_GRIDS:
+        raise ValueError(f"model={model!r} has no tuning grid; choose one of "
+                         f"{sorted(FORECAST_GRIDS)}.")
+    recipe_grid, model_grid = FORECAST_GRIDS[model]
+    out = []
+    for r in itertools.product(*recipe_grid.values()):
+        for m in itertools.product(*model_grid.values()):
+            out.append({"recipe": dict(zip(recipe_grid, r)), "model": dict(zip(model_grid, m))})
+    return out
+
+
+def run_forecast_tune(dataset="ETTh1", distiller="hdt", *, model="dlinear", seeds=(0, 1, 2),
+                      baselines=("random",), length=384, seq_len=96, pred_len=96, params=None,
+                      device="cpu", n_threads=None, data_home=None, cache_dir=None, splits=None,
+                      candidates=None, log=print):
+    """Run the ``tune-forecast`` task; returns a JSON-serialisable dict (module doc).
+
+    ``candidates`` replaces the model's grid (tests use a small one); ``splits`` replaces
+    loading ``dataset``.
+    """
+    from ..forecasting import (TrainingRecipe, evaluate_forecaster, fit_forecaster,
+                               load_forecasting_splits)
+    from ._registry import FORECAST_DISTILLERS
+
+    candidates = forecast_candidates(model) if candidates is None else list(candidates)
+    if len(candidates) < 2:
+        raise ValueError("a search needs at least two candidates.")
+    methods = [distiller, *baselines]
+    for m in methods:
+        if m not in FORECAST_DISTILLERS:
+            raise ValueError(f"unknown distiller {m!r}; registered: {sorted(FORECAST_DISTILLERS)}")
+    if splits is None:
+        splits = load_forecasting_splits(dataset, seq_len=seq_len, data_home=data_home)
+    win = dict(seq_len=seq_len, pred_len=pred_len)
+
+    def train(series, cand, seed):
+        recipe = TrainingRecipe(batch_size=32, **cand["recipe"])
+        start = time.perf_counter()
+        net, _ = fit_forecaster(model, series, recipe=recipe, model_kwargs=cand["model"],
+                                dataset=splits.name, device=device, random_state=seed,
+                                n_threads=n_threads, **win)
+        val = evaluate_forecaster(net, splits.val, **win)["mse"]
+        return net, val, time.perf_counter() - start
+
+    runs = []
+    for seed in seeds:
+        full_val, full_test, full_sec = [], [], []
+        for cand in candidates:
+            net, val, sec = train(splits.train, cand, seed)
+            full_val.append(val)
+            full_sec.append(sec)
+            full_test.append(evaluate_forecaster(net, splits.test, **win)["mse"])
+        best_full = int(np.argmin(full_val))
+        out = {"full": {"val_mse": full_val, "test_mse": full_test, "best": best_full,
+                        "seconds": float(sum(full_sec)),
+                        "test_mse_of_choice": full_test[best_full]}}
+        for m in methods:
+            series, distill_seconds, _ = distil_series(
+                splits, m, length=length, seed=seed, params=(params or {}) if m == distiller
+                else {}, device=device, cache_dir=cache_dir, **win)
+            vals, secs = [], []
+            for cand in candidates:
+                _, val, sec = train(series, cand, seed)
+                vals.append(val)
+                secs.append(sec)
+            best = int(np.argmin(vals))
+            choice = full_test[best]
+            seconds = distill_seconds + sum(secs) + full_sec[best]  # + the refit on full
+            out[m] = {"val_mse": vals, "best": best, "test_mse_of_choice": choice,
+                      "distill_seconds": float(distill_seconds),
+                      "search_seconds": float(sum(secs)), "seconds": float(seconds),
+                      "regret_pct": 100.0 * (choice / full_test[best_full] - 1.0),
+                      "speedup": float(sum(full_sec)) / seconds,
+                      **rank_metrics(-np.asarray(vals), -np.asarray(full_val))}
+            if log is not None:
+                log(f"[{splits.name} {model} seed={seed}] {m}: rho={out[m]['spearman']:.3f} "
+                    f"regret={out[m]['regret_pct']:.2f}% top5={out[m]['top5_overlap']:.1f} "
+                    f"{seconds:.0f}s vs full {sum(full_sec):.0f}s")
+        runs.append({"seed": int(seed), "methods": out})
+    return {"task": "tune-forecast", "dataset": splits.name, "model": model,
+            "distiller": distiller, "baselines": list(baselines), "length": length,
+            "seq_len": seq_len, "pred_len": pred_len, "params": params or {},
+            "seeds": list(seeds), "candidates": candidates, "runs": runs,
+            "versions": _versions(), "machine": platform.platform()}
+
+
+def format_forecast_tune_table(result):
+    """A plain-text table (mean ± std over seeds) of a ``tune-forecast`` result."""
+    lines = [f"tune-forecast: {result['dataset']} {result['model']}, "
+             f"{len(result['candidates'])} settings, M = {result['length']}, "
+             f"seeds {result['seeds']}",
+             f"{'method':<10}{'spearman':>16}{'regret %':>16}{'top-5':>14}{'seconds':>18}"
+             f"{'speed-up':>14}"]
+    full = [r["methods"]["full"]["seconds"] for r in result["runs"]]
+    for method in [result["distiller"], *result["baselines"]]:
+        rows = [r["methods"][method] for r in result["runs"]]
+
+        def col(key, digits=2):
+            return _pm([r[key] for r in rows], digits)
+
+        lines.append(f"{method:<10}{col('spearman'):>16}{col('regret_pct'):>16}"
+                     f"{col('top5_overlap'):>14}{col('seconds', 1):>18}{col('speedup', 1):>14}")
+    lines.append(f"{'full':<10}{'':>16}{'':>16}{'':>14}{_pm(full, 1):>18}")
+    return "\n".join(lines)
