@@ -449,6 +449,21 @@ def test_forecast_tune_ranks_settings_on_a_distilled_series(monkeypatch):
         100 * (dist["test_mse_of_choice"] / full["test_mse_of_choice"] - 1))
     assert -1 <= dist["spearman"] <= 1 and dist["top5_overlap"] in (0.25, 0.5, 0.75, 1.0)
     assert "random" in format_forecast_tune_table(result)
+    # updates="matched": as many updates on the 96-step series as on the full split
+    fits.clear()
+    epochs = []
+    monkeypatch.setattr(forecasting, "fit_forecaster",
+                        lambda name, train, **kw: epochs.append((len(train), kw["recipe"].epochs))
+                        or real_fit(name, train, **kw))
+    matched = run_forecast_tune("seasonal", "random", baselines=(), seeds=[0], length=96,
+                                seq_len=24, pred_len=12, splits=splits, candidates=cands[:2],
+                                updates="matched", log=None)
+    full_batches = -(-(len(splits.train) - 36 + 1) // 32)
+    assert sorted(set(epochs)) == [(96, round(2 * full_batches / 2)), (len(splits.train), 2)]
+    assert matched["updates"] == "matched"
+    with pytest.raises(ValueError, match="updates="):
+        run_forecast_tune("seasonal", "random", splits=splits, candidates=cands, seq_len=24,
+                          pred_len=12, updates="steps", log=None)
     with pytest.raises(ValueError, match="no tuning grid"):
         forecast_candidates("lstm")
     with pytest.raises(ValueError, match="at least two candidates"):

@@ -494,6 +494,9 @@ def build_parser():
                         "of the same length)")
     v.add_argument("--length", type=int, default=384, metavar="M",
                    help="length M of the synthetic series")
+    v.add_argument("--updates", choices=["epochs", "matched"], default="epochs",
+                   help="train a candidate on a distilled series for its epochs, or for as "
+                        "many optimiser updates as on the full train split")
     v.add_argument("--seeds", type=_int_list, default="0,1,2", help=_SEEDS_HELP)
     v.add_argument("--params", type=_json_object, default="{}", metavar="JSON",
                    help="extra parameters of --distiller, a JSON object")
@@ -586,6 +589,7 @@ def main(argv=None):
         result = run_forecast_tune(
             args.dataset, args.distiller, model=args.model, seeds=args.seeds,
             baselines=args.baselines, length=args.length, params=args.params,
+            updates=args.updates,
             device=args.device, n_threads=args.threads, data_home=args.data_home,
             cache_dir=args.cache_dir, splits=splits, log=_log)
         print(format_forecast_tune_table(result))

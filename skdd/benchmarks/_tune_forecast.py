@@ -56,15 +56,19 @@ def forecast_candidates(model):
 
 def run_forecast_tune(dataset="ETTh1", distiller="hdt", *, model="dlinear", seeds=(0, 1, 2),
                       baselines=("random",), length=384, seq_len=96, pred_len=96, params=None,
-                      device="cpu", n_threads=None, data_home=None, cache_dir=None, splits=None,
-                      candidates=None, log=print):
+                      updates="epochs", device="cpu", n_threads=None, data_home=None,
+                      cache_dir=None, splits=None, candidates=None, log=print):
     """Run the ``tune-forecast`` task; returns a JSON-serialisable dict (module doc).
 
-    ``candidates`` replaces the model's grid (tests use a small one); ``splits`` replaces
-    loading ``dataset``.
+    ``updates="matched"`` trains each candidate on a distilled series for as many
+    optimiser updates as on the full train split (its epochs times the ratio of the
+    full split's batches per epoch to the series'), instead of for the same number of
+    epochs (``"epochs"``). ``candidates`` replaces the model's grid (tests use a small
+    one); ``splits`` replaces loading ``dataset``.
     """
     from ..forecasting import (TrainingRecipe, evaluate_forecaster, fit_forecaster,
-                               load_forecasting_splits)
+                               load_forecasting_splits, n_windows)
+    from ..utils import check_option
     from ._registry import FORECAST_DISTILLERS
 
     candidates = forecast_candidates(model) if candidates is None else list(candidates)
@@ -78,8 +82,15 @@ def run_forecast_tune(dataset="ETTh1", distiller="hdt", *, model="dlinear", seed
         splits = load_forecasting_splits(dataset, seq_len=seq_len, data_home=data_home)
     win = dict(seq_len=seq_len, pred_len=pred_len)
 
+    check_option(updates, "updates", ("epochs", "matched"))
+    full_batches = -(-n_windows(len(splits.train), seq_len, pred_len) // 32)
+
     def train(series, cand, seed):
-        recipe = TrainingRecipe(batch_size=32, **cand["recipe"])
+        recipe = dict(cand["recipe"])
+        if updates == "matched" and len(series) != len(splits.train):
+            batches = -(-n_windows(len(series), seq_len, pred_len) // 32)
+            recipe["epochs"] = max(1, round(recipe["epochs"] * full_batches / batches))
+        recipe = TrainingRecipe(batch_size=32, **recipe)
         start = time.perf_counter()
         net, _ = fit_forecaster(model, series, recipe=recipe, model_kwargs=cand["model"],
                                 dataset=splits.name, device=device, random_state=seed,
@@ -125,6 +136,7 @@ def run_forecast_tune(dataset="ETTh1", distiller="hdt", *, model="dlinear", seed
     return {"task": "tune-forecast", "dataset": splits.name, "model": model,
             "distiller": distiller, "baselines": list(baselines), "length": length,
             "seq_len": seq_len, "pred_len": pred_len, "params": params or {},
+            "updates": updates,
             "seeds": list(seeds), "candidates": candidates, "runs": runs,
             "versions": _versions(), "machine": platform.platform()}
 
@@ -133,6 +145,7 @@ def format_forecast_tune_table(result):
     """A plain-text table (mean ± std over seeds) of a ``tune-forecast`` result."""
     lines = [f"tune-forecast: {result['dataset']} {result['model']}, "
              f"{len(result['candidates'])} settings, M = {result['length']}, "
+             f"{result.get('updates', 'epochs')} on the series, "
              f"seeds {result['seeds']}",
              f"{'method':<10}{'spearman':>16}{'regret %':>16}{'top-5':>14}{'seconds':>18}"
              f"{'speed-up':>14}"]
