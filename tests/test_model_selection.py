@@ -464,6 +464,21 @@ def test_forecast_tune_ranks_settings_on_a_distilled_series(monkeypatch):
     with pytest.raises(ValueError, match="updates="):
         run_forecast_tune("seasonal", "random", splits=splits, candidates=cands, seq_len=24,
                           pred_len=12, updates="steps", log=None)
+    # recipes="protocol": architecture candidates, each data kind under its own recipe
+    arch = forecast_candidates("itransformer", "protocol")
+    assert len(arch) == 24 and all(c["recipe"] == {} for c in arch)
+    epochs.clear()
+    proto = run_forecast_tune("seasonal", "random", baselines=(), seeds=[0], length=96,
+                              seq_len=24, pred_len=12, splits=splits, recipes="protocol",
+                              protocol="v1",
+                              candidates=[{"recipe": {}, "model": {"moving_avg": k}}
+                                          for k in (5, 13)], log=None)
+    from skdd.forecasting import get_recipe
+    assert sorted(set(epochs)) == sorted({(96, get_recipe("dlinear", "random").epochs),
+                                          (len(splits.train), get_recipe("dlinear", "full").epochs)})
+    assert proto["recipes"] == "protocol"
+    with pytest.raises(ValueError, match="no tuning grid"):
+        forecast_candidates("dlinear", "protocol")
     with pytest.raises(ValueError, match="no tuning grid"):
         forecast_candidates("lstm")
     with pytest.raises(ValueError, match="at least two candidates"):

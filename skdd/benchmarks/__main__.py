@@ -494,6 +494,10 @@ def build_parser():
                         "of the same length)")
     v.add_argument("--length", type=int, default=384, metavar="M",
                    help="length M of the synthetic series")
+    v.add_argument("--recipes", choices=["grid", "protocol"], default="grid",
+                   help="search the model's recipe x architecture grid with one recipe family "
+                        "on both data, or its architecture grid with each data kind's "
+                        "protocol v2 recipe (models: itransformer)")
     v.add_argument("--updates", choices=["epochs", "matched"], default="epochs",
                    help="train a candidate on a distilled series for its epochs, or for as "
                         "many optimiser updates as on the full train split")
@@ -585,11 +589,17 @@ def main(argv=None):
     if args.task == "tune-forecast":
         from ._tune_forecast import format_forecast_tune_table, run_forecast_tune
 
+        from ._tune_forecast import ARCHITECTURE_GRIDS
+
+        if args.recipes == "protocol" and args.model not in ARCHITECTURE_GRIDS:
+            parser.task_parsers["tune-forecast"].error(
+                f"argument --recipes: 'protocol' searches an architecture grid, which "
+                f"{args.model!r} has not; choose --model {', '.join(ARCHITECTURE_GRIDS)}")
         splits = _load_forecast_splits(parser, args, seq_len=96)
         result = run_forecast_tune(
             args.dataset, args.distiller, model=args.model, seeds=args.seeds,
             baselines=args.baselines, length=args.length, params=args.params,
-            updates=args.updates,
+            updates=args.updates, recipes=args.recipes,
             device=args.device, n_threads=args.threads, data_home=args.data_home,
             cache_dir=args.cache_dir, splits=splits, log=_log)
         print(format_forecast_tune_table(result))

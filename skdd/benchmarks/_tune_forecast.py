@@ -41,12 +41,23 @@ FORECAST_GRIDS = {
 }
 
 
-def forecast_candidates(model):
-    """The settings of ``model``'s grid: a list of ``{"recipe": {...}, "model": {...}}``."""
-    if model not in FORECAST_GRIDS:
+#: model -> architecture grid searched with ``recipes="protocol"`` (each data kind trains
+#: with its own protocol recipe, :func:`skdd.forecasting.get_recipe`)
+ARCHITECTURE_GRIDS = {
+    "itransformer": {"d_model": [64, 128, 256], "n_layers": [1, 2], "dropout": [0.0, 0.1],
+                     "n_heads": [4, 8]},
+}
+
+
+def forecast_candidates(model, recipes="grid"):
+    """The settings of ``model``'s grid: a list of ``{"recipe": {...}, "model": {...}}``
+    (``recipes="protocol"``: the architecture grid, with empty recipes)."""
+    grids = FORECAST_GRIDS if recipes == "grid" else {
+        m: ({}, g) for m, g in ARCHITECTURE_GRIDS.items()}
+    if model not in grids:
         raise ValueError(f"model={model!r} has no tuning grid; choose one of "
-                         f"{sorted(FORECAST_GRIDS)}.")
-    recipe_grid, model_grid = FORECAST_GRIDS[model]
+                         f"{sorted(grids)}.")
+    recipe_grid, model_grid = grids[model]
     out = []
     for r in itertools.product(*recipe_grid.values()):
         for m in itertools.product(*model_grid.values()):
@@ -56,22 +67,31 @@ def forecast_candidates(model):
 
 def run_forecast_tune(dataset="ETTh1", distiller="hdt", *, model="dlinear", seeds=(0, 1, 2),
                       baselines=("random",), length=384, seq_len=96, pred_len=96, params=None,
-                      updates="epochs", device="cpu", n_threads=None, data_home=None,
-                      cache_dir=None, splits=None, candidates=None, log=print):
+                      updates="epochs", recipes="grid", protocol="v2", device="cpu",
+                      n_threads=None,
+                      data_home=None, cache_dir=None, splits=None, candidates=None, log=print):
     """Run the ``tune-forecast`` task; returns a JSON-serialisable dict (module doc).
 
     ``updates="matched"`` trains each candidate on a distilled series for as many
     optimiser updates as on the full train split (its epochs times the ratio of the
     full split's batches per epoch to the series'), instead of for the same number of
-    epochs (``"epochs"``). ``candidates`` replaces the model's grid (tests use a small
-    one); ``splits`` replaces loading ``dataset``.
+    epochs (``"epochs"``). ``recipes="protocol"`` searches the model's architecture grid
+    (:data:`ARCHITECTURE_GRIDS`) and trains every candidate with the ``protocol`` recipe of
+    its data kind (the full-data recipe, with early stopping on the validation split, on
+    the full split; the synthetic or random-segment recipe on a series), as the benchmark
+    runner does. ``candidates`` replaces the model's grid (tests use a small one);
+    ``splits`` replaces loading ``dataset``.
     """
     from ..forecasting import (TrainingRecipe, evaluate_forecaster, fit_forecaster,
-                               load_forecasting_splits, n_windows)
+                               get_recipe, load_forecasting_splits, n_windows)
     from ..utils import check_option
     from ._registry import FORECAST_DISTILLERS
 
-    candidates = forecast_candidates(model) if candidates is None else list(candidates)
+    from ._forecast import data_kind
+
+    check_option(recipes, "recipes", ("grid", "protocol"))
+    candidates = (forecast_candidates(model, recipes) if candidates is None
+                  else list(candidates))
     if len(candidates) < 2:
         raise ValueError("a search needs at least two candidates.")
     methods = [distiller, *baselines]
@@ -85,16 +105,21 @@ def run_forecast_tune(dataset="ETTh1", distiller="hdt", *, model="dlinear", seed
     check_option(updates, "updates", ("epochs", "matched"))
     full_batches = -(-n_windows(len(splits.train), seq_len, pred_len) // 32)
 
-    def train(series, cand, seed):
-        recipe = dict(cand["recipe"])
-        if updates == "matched" and len(series) != len(splits.train):
-            batches = -(-n_windows(len(series), seq_len, pred_len) // 32)
-            recipe["epochs"] = max(1, round(recipe["epochs"] * full_batches / batches))
-        recipe = TrainingRecipe(batch_size=32, **recipe)
+    def train(series, cand, seed, kind="full"):
+        val = None
+        if recipes == "protocol":
+            recipe = get_recipe(model, kind, protocol=protocol, dataset=splits.name)
+            val = splits.val if kind == "full" else None
+        else:
+            recipe = dict(cand["recipe"])
+            if updates == "matched" and len(series) != len(splits.train):
+                batches = -(-n_windows(len(series), seq_len, pred_len) // 32)
+                recipe["epochs"] = max(1, round(recipe["epochs"] * full_batches / batches))
+            recipe = TrainingRecipe(batch_size=32, **recipe)
         start = time.perf_counter()
         net, _ = fit_forecaster(model, series, recipe=recipe, model_kwargs=cand["model"],
                                 dataset=splits.name, device=device, random_state=seed,
-                                n_threads=n_threads, **win)
+                                n_threads=n_threads, val=val, **win)
         val = evaluate_forecaster(net, splits.val, **win)["mse"]
         return net, val, time.perf_counter() - start
 
@@ -116,7 +141,7 @@ def run_forecast_tune(dataset="ETTh1", distiller="hdt", *, model="dlinear", seed
                 else {}, device=device, cache_dir=cache_dir, **win)
             vals, secs = [], []
             for cand in candidates:
-                _, val, sec = train(series, cand, seed)
+                _, val, sec = train(series, cand, seed, data_kind(m))
                 vals.append(val)
                 secs.append(sec)
             best = int(np.argmin(vals))
@@ -136,7 +161,8 @@ def run_forecast_tune(dataset="ETTh1", distiller="hdt", *, model="dlinear", seed
     return {"task": "tune-forecast", "dataset": splits.name, "model": model,
             "distiller": distiller, "baselines": list(baselines), "length": length,
             "seq_len": seq_len, "pred_len": pred_len, "params": params or {},
-            "updates": updates,
+            "updates": updates, "recipes": recipes,
+            "protocol": protocol if recipes == "protocol" else None,
             "seeds": list(seeds), "candidates": candidates, "runs": runs,
             "versions": _versions(), "machine": platform.platform()}
 
@@ -145,7 +171,8 @@ def format_forecast_tune_table(result):
     """A plain-text table (mean ± std over seeds) of a ``tune-forecast`` result."""
     lines = [f"tune-forecast: {result['dataset']} {result['model']}, "
              f"{len(result['candidates'])} settings, M = {result['length']}, "
-             f"{result.get('updates', 'epochs')} on the series, "
+             + (f"{result.get('updates', 'epochs')} on the series, "
+                if result.get("recipes", "grid") == "grid" else "protocol recipes, ") +
              f"seeds {result['seeds']}",
              f"{'method':<10}{'spearman':>16}{'regret %':>16}{'top-5':>14}{'seconds':>18}"
              f"{'speed-up':>14}"]
