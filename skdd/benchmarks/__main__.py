@@ -122,6 +122,16 @@ _SCHEDULER_HELP = ("address of a running Dask scheduler (e.g. tcp://10.0.0.5:878
                    "--backend dask; it must answer within --scheduler-timeout")
 
 
+def _add_forecast_run_options(task):
+    """--data-home, --device, --threads, --json and --cache-dir of the forecasting tasks."""
+    task.add_argument("--data-home", default=None,
+                      help=_DATA_HOME_HELP.format(what="ett/*.csv(.gz), custom CSVs"))
+    task.add_argument("--device", default="auto", help=_DEVICE_HELP)
+    task.add_argument("--threads", type=int, default=None, help=_THREADS_HELP)
+    task.add_argument("--json", default=None, metavar="PATH", help=_JSON_HELP)
+    task.add_argument("--cache-dir", default=None, help=_CACHE_HELP)
+
+
 def _add_parallel_options(task, jobs_help=_JOBS_HELP):
     """--jobs, --backend and --scheduler of the tasks that run independent units."""
     task.add_argument("--jobs", type=int, default=None, metavar="N", help=jobs_help)
@@ -216,10 +226,7 @@ def build_parser():
     f.add_argument("--seeds", type=_int_list, default="0,1,2", help=_SEEDS_HELP)
     f.add_argument("--params", type=_json_object, default="{}", metavar="JSON",
                    help="extra distiller parameters, a JSON object (e.g. '{\"max_iter\": 100}')")
-    f.add_argument("--data-home", default=None,
-                   help=_DATA_HOME_HELP.format(what="ett/*.csv(.gz), custom CSVs"))
-    f.add_argument("--device", default="auto", help=_DEVICE_HELP)
-    f.add_argument("--threads", type=int, default=None, help=_THREADS_HELP)
+    _add_forecast_run_options(f)
     f.add_argument("--protocol", choices=["v1", "v2"], default="v2",
                    help="evaluation recipes: v2 per dataset and model, chosen on the "
                         "validation split (Random under its own recipe); v1 one recipe per "
@@ -230,8 +237,6 @@ def build_parser():
     f.add_argument("--recipe", type=_json_object, default="{}", metavar="JSON",
                    help="overrides of the evaluation recipe's fields (epochs, lr, batch_size, "
                         "...), a JSON object")
-    f.add_argument("--json", default=None, metavar="PATH", help=_JSON_HELP)
-    f.add_argument("--cache-dir", default=None, help=_CACHE_HELP)
     f.add_argument("--distributed", action="store_true",
                    help="distil data-parallel under torchrun, one process per rank (gloo on "
                         "CPU, nccl on CUDA): the distiller's matches per iteration "
@@ -265,12 +270,7 @@ def build_parser():
     g.add_argument("--params", type=_json_object, default="{}", metavar="JSON",
                    help="extra parameters per distiller, a JSON object "
                         "{distiller: {parameter: value}}")
-    g.add_argument("--data-home", default=None,
-                   help=_DATA_HOME_HELP.format(what="ett/*.csv(.gz), custom CSVs"))
-    g.add_argument("--device", default="auto", help=_DEVICE_HELP)
-    g.add_argument("--threads", type=int, default=None, help=_THREADS_HELP)
-    g.add_argument("--json", default=None, metavar="PATH", help=_JSON_HELP)
-    g.add_argument("--cache-dir", default=None, help=_CACHE_HELP)
+    _add_forecast_run_options(g)
 
     d = add("demo", "the embedded default: distil a generated seasonal series with each "
                     "forecasting distiller, train the evaluation models on each synthetic "
@@ -504,12 +504,7 @@ def build_parser():
     v.add_argument("--seeds", type=_int_list, default="0,1,2", help=_SEEDS_HELP)
     v.add_argument("--params", type=_json_object, default="{}", metavar="JSON",
                    help="extra parameters of --distiller, a JSON object")
-    v.add_argument("--data-home", default=None,
-                   help=_DATA_HOME_HELP.format(what="ett/*.csv(.gz), custom CSVs"))
-    v.add_argument("--device", default="auto", help=_DEVICE_HELP)
-    v.add_argument("--threads", type=int, default=None, help=_THREADS_HELP)
-    v.add_argument("--json", default=None, metavar="PATH", help=_JSON_HELP)
-    v.add_argument("--cache-dir", default=None, help=_CACHE_HELP)
+    _add_forecast_run_options(v)
     return parser
 
 

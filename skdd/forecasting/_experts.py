@@ -60,9 +60,10 @@ class ExpertPool:
     Built by :meth:`for_estimator` from the estimator's ``backbone`` (a name or a list of
     names), ``window_norm``, ``seq_len``, ``pred_len``, ``n_experts``, ``expert_epochs``,
     ``inner_lr``, ``batch_size`` and ``n_jobs`` (experts trained at the same time); the
-    buffers are trained one backbone after the other, in the order given. :meth:`draw` picks the backbone of an iteration uniformly at random
-    from torch's global RNG (with one backbone it draws nothing, so a single name gives
-    the same fit as before pools existed).
+    buffers are trained one backbone after the other, in the order given. :meth:`draw`
+    picks the backbone of an iteration uniformly at random from torch's global RNG (with
+    one backbone it draws nothing, so a single name gives the same fit as before pools
+    existed).
 
     Attributes
     ----------

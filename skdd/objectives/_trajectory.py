@@ -178,38 +178,33 @@ def _train_expert(make_model, train, seed, device, files, tag, *, threads):
     snapshots (on the CPU) and the trained model's ``state_dict`` (on the CPU).
     """
     from ..base import _Checkpoint
-    from ..utils import seeded
+    from ..utils import seeded, torch_threads
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(threads))
-    try:
-        with seeded(int(seed), device):
-            model = make_model()
-            snaps, kept = [], None
-            if files is not None:
-                train_path, snaps_path = files
-                kept = _Checkpoint(snaps_path, None, tag)
-                if kept.exists() and Path(train_path).exists():
-                    snaps.extend(kept.load()["snapshots"].to(device))
-                else:  # neither, or a training state without its snapshots: start over
-                    _remove_files(train_path, snaps_path)
+    with torch_threads(int(threads)), seeded(int(seed), device):
+        model = make_model()
+        snaps, kept = [], None
+        if files is not None:
+            train_path, snaps_path = files
+            kept = _Checkpoint(snaps_path, None, tag)
+            if kept.exists() and Path(train_path).exists():
+                snaps.extend(kept.load()["snapshots"].to(device))
+            else:  # neither, or a training state without its snapshots: start over
+                _remove_files(train_path, snaps_path)
 
-            def record(epoch, m):
-                if epoch > len(snaps):
-                    raise RuntimeError(f"record() got epoch {epoch} but only {len(snaps)} "
-                                       "snapshots precede it.")
-                del snaps[epoch:]  # a resumed training repeats epochs after its last save
-                snaps.append(torch.cat([p.detach().flatten()
-                                        for p in parameters_of(m).values()]))
-                if kept is not None:  # before train() saves the state of this epoch
-                    kept.save({"snapshots": torch.stack(snaps).cpu()})
+        def record(epoch, m):
+            if epoch > len(snaps):
+                raise RuntimeError(f"record() got epoch {epoch} but only {len(snaps)} "
+                                   "snapshots precede it.")
+            del snaps[epoch:]  # a resumed training repeats epochs after its last save
+            snaps.append(torch.cat([p.detach().flatten()
+                                    for p in parameters_of(m).values()]))
+            if kept is not None:  # before train() saves the state of this epoch
+                kept.save({"snapshots": torch.stack(snaps).cpu()})
 
-            if files is not None:
-                train(model, record, checkpoint_path=files[0])
-            else:
-                train(model, record)
-    finally:
-        torch.set_num_threads(before)
+        if files is not None:
+            train(model, record, checkpoint_path=files[0])
+        else:
+            train(model, record)
     if not snaps:
         raise ValueError("train() recorded no snapshot; it must call record(epoch, model).")
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}

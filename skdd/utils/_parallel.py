@@ -113,16 +113,12 @@ def dask_client(n_workers=None, scheduler=None, timeout=SCHEDULER_TIMEOUT):
 
 def _with_threads(fn, threads, args):
     """``fn(*args)`` with ``threads`` torch CPU threads, the previous count restored."""
-    import torch
+    from ._torch import torch_threads
 
     if threads is None:
         return fn(*args)
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(threads))
-    try:
+    with torch_threads(int(threads)):
         return fn(*args)
-    finally:
-        torch.set_num_threads(before)
 
 
 def parallel_imap(fn, tasks, *, n_jobs=None, backend=None, scheduler=None, threads=1,
