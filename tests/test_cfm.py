@@ -434,6 +434,9 @@ def test_cfm_report_labels_name_the_filter_and_beta():
         f"CFM (curriculum from β = {beta:g}, filter + signal + CE), max_drift = 0.05"
     assert label("sre2l", max_drift=0.1) == "SRe²L-style, max_drift = 0.1"
     assert label(max_drift=None) == label()
+    assert label("sre2l", stats_network="random", optimizer="sgd", lr=10.0, max_drift=0.1) == \
+        "SRe²L-style, statistics through random networks, SGD lr 10, max_drift = 0.1"
+    assert label(stats_network="teacher", optimizer="adam") == label()
 
 
 # ----------------------------------------------------------------------------------
@@ -481,3 +484,33 @@ def test_project_drift_is_a_projection_onto_each_samples_ball():
     cos = torch.nn.functional.cosine_similarity((values - init)[out].flatten(1),
                                                 (before - init)[out].flatten(1))
     torch.testing.assert_close(cos, torch.ones_like(cos))
+
+
+# ----------------------------------------------------------------------------------
+# the recover step's step rule and the network of its statistics
+@pytest.mark.parametrize("cls", [CFMDistiller, SRe2LDistiller])
+@pytest.mark.parametrize("name, bad", [("optimizer", "rmsprop"), ("optimizer", None),
+                                       ("stats_network", "student"), ("stats_network", 1),
+                                       ("batch_real", 0), ("batch_real", 2.5)])
+def test_step_rule_and_statistics_network_reject_bad_values(small_digits, cls, name, bad):
+    X, y = small_digits
+    with pytest.raises(ValueError, match=name):
+        cls(**dict(TINY, **{name: bad})).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", [CFMDistiller, SRe2LDistiller])
+def test_statistics_through_random_networks_are_reproducible(small_digits, cache, cls):
+    """``stats_network="random"`` draws a fresh network and a fresh real batch per class
+    every iteration from the fit's seed: same seed, same set; another network than the
+    teacher's statistics, so another set; SGD follows the gradient's size."""
+    X, y = small_digits
+    kw = dict(ipc=2, random_state=0, teacher_cache=cache, **dict(TINY, max_iter=5))
+    teacher = cls(**kw).fit(X, y)
+    first = cls(stats_network="random", batch_real=5, **kw).fit(X, y)
+    again = cls(stats_network="random", batch_real=5, **kw).fit(X, y)
+    np.testing.assert_array_equal(first.X_syn_, again.X_syn_)
+    np.testing.assert_array_equal(first.init_indices_, teacher.init_indices_)
+    assert np.abs(first.X_syn_ - teacher.X_syn_).max() > 1e-4
+    assert np.isfinite(first.loss_curve_).all() and first.drift_.max() > 0
+    sgd = cls(optimizer="sgd", lr=1e-3, **kw).fit(X, y)
+    assert 0 < sgd.drift_.max() < teacher.drift_.max()

@@ -221,9 +221,14 @@ def _cfm_label(res):
     """Row label of a CFM-study result from its distiller and parameters (a trust region
     of the recover step, ``max_drift``, is named after the method)."""
     label = _cfm_method_label(res)
-    drift = (res.get("params") or {}).get("max_drift")
-    if drift is not None and res["distiller"] in _TEACHER_DISTILLERS:
-        label += f", max_drift = {float(drift):g}"
+    params = res.get("params") or {}
+    if res["distiller"] in _TEACHER_DISTILLERS:
+        if params.get("stats_network", "teacher") != "teacher":
+            label += f", statistics through {params['stats_network']} networks"
+        if params.get("optimizer", "adam") != "adam":
+            label += f", {params['optimizer'].upper()} lr {float(params.get('lr', 0.25)):g}"
+        if params.get("max_drift") is not None:
+            label += f", max_drift = {float(params['max_drift']):g}"
     return label
 
 

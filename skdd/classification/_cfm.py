@@ -52,6 +52,7 @@ from ..parametrization import TimeDomain
 from ..utils import check_option, check_positive_float, check_positive_int, disk_cache, seeded
 from ._augment import AUGMENTATIONS, _augment_mode, augment_samples
 from ._base import BaseClassDistiller
+from ._matching import _ClassSampler, _reset_parameters
 from ._protocol import evaluate_classifier, fit_classifier, get_recipe
 
 __all__ = ["CFMDistiller", "SRe2LDistiller", "augment_samples", "intra_class_similarity"]
@@ -161,8 +162,10 @@ class _RecoverDistiller(BaseClassDistiller):
     # -- parameters -------------------------------------------------------------------
     def _check_params(self):
         super()._check_params()
-        for name in ("max_iter", "stats_batch_size", "net_width"):
+        for name in ("max_iter", "stats_batch_size", "net_width", "batch_real"):
             check_positive_int(getattr(self, name), name)
+        check_option(self.stats_network, "stats_network", ("teacher", "random"))
+        check_option(self.optimizer, "optimizer", ("adam", "sgd"))
         if self.teacher_epochs is not None:
             check_positive_int(self.teacher_epochs, "teacher_epochs")
         for name in ("lr", "temperature"):
@@ -233,10 +236,6 @@ class _RecoverDistiller(BaseClassDistiller):
 
         teacher = self._teacher(real, y, n_classes, device)
         self.teacher_accuracy_ = evaluate_classifier(teacher, real, y)["acc"]
-        real_stats = conv_input_statistics(teacher, real, y, n_classes,
-                                           batch_size=int(self.stats_batch_size))
-        stats_loss = self._stats_loss(real_stats, ipc, device)
-
         if self.init == "real":
             synthetic = TimeDomain.from_data(real, y, ipc, n_classes=n_classes)
             self.init_indices_ = synthetic.init_indices_.cpu().numpy().astype(np.int64)
@@ -245,6 +244,21 @@ class _RecoverDistiller(BaseClassDistiller):
             synthetic = TimeDomain(torch.randn(n_classes * ipc, *real.shape[1:],
                                                device=device), labels)
             self.init_indices_ = None
+        stats_batch = int(self.stats_batch_size)
+        if self.stats_network == "teacher":
+            stats_net = teacher
+            stats_loss = self._stats_loss(
+                conv_input_statistics(teacher, real, y, n_classes, batch_size=stats_batch),
+                ipc, device)
+        else:  # a fresh random network per iteration, with a fresh real batch per class
+            stats_net = make_classification_backbone(
+                self.backbone, real.shape[1], n_classes, tuple(real.shape[2:]),
+                **self._teacher_kwargs()).to(device)
+            for p in stats_net.parameters():
+                p.requires_grad_(False)
+            sampler, batch_real = _ClassSampler(y, n_classes), int(self.batch_real)
+            stats_loss = None
+
         # synthetic rows are ordered by class; batch b holds sample b of every class
         order = torch.arange(n_classes * ipc, device=device).reshape(n_classes, ipc).T.flatten()
         batch_labels = synthetic.labels[order]
@@ -258,13 +272,22 @@ class _RecoverDistiller(BaseClassDistiller):
 
         def loss_fn(iteration):
             x = augment_samples(synthetic()[order], augment)
-            with ConvInputs(teacher) as recorder:
-                logits = teacher(x)
+            matching = stats_loss
+            if stats_net is not teacher:
+                _reset_parameters(stats_net)
+                idx = sampler.sample_all(batch_real)
+                matching = self._stats_loss(
+                    conv_input_statistics(stats_net, real[idx], y[idx], n_classes,
+                                          batch_size=stats_batch), ipc, device)
+            with ConvInputs(stats_net) as recorder:
+                logits = stats_net(x)
             stats = [LayerStatistics.from_moments(
                 feature_moments(f, batch_labels, n_classes, groups=ipc))
                 for f in recorder.inputs]
-            per_batch = stats_loss(stats)
+            per_batch = matching(stats)
             if use_ce:
+                if stats_net is not teacher:
+                    logits = teacher(x)
                 ce = F.cross_entropy(logits, batch_labels, reduction="none")
                 per_batch = per_batch + ce.reshape(ipc, n_classes).mean(1)
             return per_batch.mean()
@@ -272,7 +295,7 @@ class _RecoverDistiller(BaseClassDistiller):
         self.n_stored_ = int(synthetic.n_stored)
         self.loss_curve_ = self._optimize(
             synthetic, loss_fn, data_fingerprint=data_fingerprint(data["X"], data["y"]),
-            lr=float(self.lr), max_iter=int(self.max_iter), optimizer="adam",
+            lr=float(self.lr), max_iter=int(self.max_iter), optimizer=self.optimizer,
             betas=_ADAM_BETAS, schedule="cosine", after_step=after_step)
         with torch.no_grad():
             X_syn = synthetic().detach()
@@ -292,8 +315,13 @@ _COMMON_DOC = """
         Iterations of the recover step; every iteration updates all ``ipc`` batches
         (the papers run 1000 per batch; 500 is CPU-sized).
     lr : float, default=0.25
-        Adam's learning rate (betas 0.5 / 0.9, cosine schedule), for data standardised
-        per channel.
+        The recover step's learning rate (cosine schedule), for data standardised per
+        channel.
+    optimizer : {"adam", "sgd"}, default="adam"
+        Adam with betas 0.5 / 0.9 (the papers): every value moves by about ``lr`` per
+        update whatever the size of its gradient; or SGD with momentum 0.5, whose steps
+        follow the gradient's size (its ``lr`` is on another scale: about 1–10 moves
+        GunPoint's samples by 4–10% of their RMS in 500 updates, docs/cfm.md).
     max_drift : float or None, default=None
         Trust region of the recover step: after every update each sample's change from
         its initialisation is projected back onto the ball of radius
@@ -302,6 +330,16 @@ _COMMON_DOC = """
         recover step) leaves the samples free.
     init : {"real", "noise"}, default="real"
         Start from random real samples of each class, or from Gaussian noise.
+    stats_network : {"teacher", "random"}, default="teacher"
+        The network whose convolution inputs give the matched statistics: the frozen
+        teacher (the papers; real statistics computed once over the whole real set), or
+        a freshly initialised network of the teacher's architecture at every iteration,
+        as distribution matching does, with the real statistics of ``batch_real``
+        random real samples per class through that network. The cross-entropy term
+        always uses the teacher.
+    batch_real : int, default=256
+        Real samples per class per iteration with ``stats_network="random"`` (all of a
+        class when it has fewer); unused with the teacher.
     augment : {"none", "auto", "crop", "flip", "roll"}, default="none"
         Augmentation of the synthetic samples before the teacher
         (:func:`augment_samples`): random resized crops, plus horizontal flips for
@@ -437,6 +475,7 @@ class CFMDistiller(_RecoverDistiller):
 
     def __init__(self, ipc=1, filter="cfm", beta=0.001, eta=0.1, use_signal=True, use_ce=True,
                  alpha=1.0, power=10, max_iter=500, lr=0.25, max_drift=None, init="real",
+                 optimizer="adam", stats_network="teacher", batch_real=256,
                  augment="none", temperature=4.0, teacher_epochs=None, teacher_cache=None,
                  stats_batch_size=256, backbone="convnet", net_width=128, net_depth=None,
                  net_norm="instance", device="auto", random_state=None, verbose=0,
@@ -511,6 +550,7 @@ class SRe2LDistiller(_RecoverDistiller):
     """
 
     def __init__(self, ipc=1, eta=1.0, max_iter=500, lr=0.25, max_drift=None, init="real",
+                 optimizer="adam", stats_network="teacher", batch_real=256,
                  augment="none", temperature=4.0, teacher_epochs=None, teacher_cache=None,
                  stats_batch_size=256, backbone="convnet", net_width=128, net_depth=None,
                  net_norm="instance", device="auto", random_state=None, verbose=0,
