@@ -89,6 +89,54 @@ def test_two_gloo_ranks_equal_one_process_with_the_same_matches(tmp_path):
     assert np.abs(other.X_syn_ - single.X_syn_).max() > 1e-3
 
 
+RESUME_SCRIPT = """
+    import sys
+    import numpy as np, torch
+    torch.set_num_threads(1)
+    torch.distributed.init_process_group("gloo", timeout=__import__("datetime").timedelta(seconds=60))
+    from skdd import HarmonicDistiller
+    from skdd.base import observe_optimization
+    from skdd.datasets import make_seasonal_series
+    series = make_seasonal_series(400, 3, random_state=0)
+    rank = torch.distributed.get_rank()
+    ckpt = f"{sys.argv[1]}/shared.ckpt"
+
+    def stop(est, iteration, synthetic):
+        if iteration == 3:
+            raise KeyboardInterrupt
+
+    try:
+        with observe_optimization(stop):
+            HarmonicDistiller(**PARAMS, checkpoint_path=ckpt).fit(series)
+    except KeyboardInterrupt:
+        print("interrupted", rank)
+    if rank == 0:
+        print("saved at", torch.load(ckpt, weights_only=True)["iteration"])
+    seen = []
+    with observe_optimization(lambda est, iteration, synthetic: seen.append(iteration)):
+        hdt = HarmonicDistiller(**PARAMS, checkpoint_path=ckpt).fit(series)
+    print("resumed at", seen[0])
+    np.save(f"{sys.argv[1]}/resumed_{rank}.npy", hdt.X_syn_)
+    torch.distributed.destroy_process_group()
+"""
+
+
+@pytest.mark.timeout(180)
+def test_two_ranks_interrupted_resume_from_rank_zeros_checkpoint(tmp_path):
+    """Rank 0 alone writes the checkpoint on an interrupt; both ranks resume from it and
+    finish with the uninterrupted single-process series."""
+    series = make_seasonal_series(400, 3, random_state=0)
+    single = HarmonicDistiller(**HDT_PARAMS).fit(series)
+    outs = _run_ranks(RESUME_SCRIPT.replace("PARAMS", repr(HDT_PARAMS)), tmp_path)
+    assert all("interrupted" in out for out in outs), outs
+    assert "saved at 3" in outs[0]
+    assert all("resumed at 4" in out for out in outs), outs  # not restarted from scratch
+    state = torch.load(tmp_path / "shared.ckpt", weights_only=True)
+    assert state["iteration"] == HDT_PARAMS["max_iter"]  # the resumed fit completed it
+    for r in (0, 1):
+        np.testing.assert_array_equal(np.load(tmp_path / f"resumed_{r}.npy"), single.X_syn_)
+
+
 TOO_FEW_SCRIPT = """
     import sys
     import torch
