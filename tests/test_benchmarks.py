@@ -571,3 +571,18 @@ def test_protocol_v2_without_recipes_is_a_usage_error(capsys):
     err = capsys.readouterr().err
     assert "argument --protocol: dataset='seasonal' has no protocol v2 recipes" in err
     assert "ETTh1" in err and "Traceback" not in err
+
+
+def test_protocol_v2_model_missing_from_a_datasets_table_names_eval(data_home, capsys):
+    """ETTm2's table has no PatchTST line yet: the usage error names --eval and the models
+    that have a recipe, before anything is distilled."""
+    from conftest import require_file
+
+    require_file(data_home, "ett/ETTm2.csv.gz")
+    with pytest.raises(SystemExit) as exc:
+        main(["forecast", "--dataset", "ETTm2", "--distiller", "random", "--eval",
+              "dlinear,patchtst", "--data-home", str(data_home)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --eval: model='patchtst' has no protocol v2 recipe for ETTm2" in err
+    assert "'dlinear', 'itransformer', 'xpatch'" in err and "Traceback" not in err

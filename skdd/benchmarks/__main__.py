@@ -646,14 +646,15 @@ def main(argv=None):
 
     splits = _load_forecast_splits(parser, args, seq_len=args.seq_len)
     if args.protocol == "v2":  # a dataset without v2 recipes is a usage error, not a traceback
-        from ..forecasting import get_recipe
+        from ..forecasting import SYNTHETIC_RECIPES_V2, get_recipe
         from ._forecast import data_kind
 
         try:
             for model in args.eval:
                 get_recipe(model, data_kind(args.distiller), protocol="v2", dataset=splits.name)
-        except ValueError as exc:
-            parser.task_parsers["forecast"].error(f"argument --protocol: {exc}")
+        except ValueError as exc:  # a dataset with a partial table: the fix is --eval
+            option = "--eval" if splits.name in SYNTHETIC_RECIPES_V2 else "--protocol"
+            parser.task_parsers["forecast"].error(f"argument {option}: {exc}")
     _check_parallel_options(parser.task_parsers["forecast"], args)
     main_rank = True
     if args.distributed:

@@ -226,7 +226,10 @@ def _cfm_label(res):
         if params.get("stats_network", "teacher") != "teacher":
             label += f", statistics through {params['stats_network']} networks"
         if params.get("optimizer", "adam") != "adam":
-            label += f", {params['optimizer'].upper()} lr {float(params.get('lr', 0.25)):g}"
+            from ..classification import CFMDistiller
+
+            lr = float(params.get("lr", CFMDistiller().lr))
+            label += f", {params['optimizer'].upper()} lr {lr:g}"
         if params.get("max_drift") is not None:
             label += f", max_drift = {float(params['max_drift']):g}"
     return label

@@ -320,8 +320,8 @@ _COMMON_DOC = """
     optimizer : {"adam", "sgd"}, default="adam"
         Adam with betas 0.5 / 0.9 (the papers): every value moves by about ``lr`` per
         update whatever the size of its gradient; or SGD with momentum 0.5, whose steps
-        follow the gradient's size (its ``lr`` is on another scale: about 1–10 moves
-        GunPoint's samples by 4–10% of their RMS in 500 updates, docs/cfm.md).
+        follow the gradient's size (its ``lr`` is on another scale: lr 10 moves GunPoint's
+        samples by about 9% of their RMS in 500 updates, docs/cfm.md).
     max_drift : float or None, default=None
         Trust region of the recover step: after every update each sample's change from
         its initialisation is projected back onto the ball of radius
